@@ -1,0 +1,142 @@
+import { timingSafeEqual } from './encoding.js';
+import { ErrorCode, OAuthError, TokenGateError } from './errors.js';
+import { authorizationCodeGrant } from './grants.js';
+import { createPkce, createState } from './pkce.js';
+import type { Profile } from './profile.js';
+import { redact } from './redact.js';
+import type { RequestOptions, TokenSet } from './types.js';
+
+/**
+ * What the app keeps across the redirect (in IndexedDB, a cookie-bound server record, ...). It holds
+ * the verifier: never put it in a URL, a log or storage other pages can read.
+ */
+export interface AuthorizationTransaction {
+  /** Where to send the user. */
+  url: string;
+  state: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+export interface StartAuthorizationOptions {
+  /** Configured, never taken from the incoming request (RFC 9700 §4.1). */
+  redirectUri: string;
+  /** Defaults to the profile's scope. */
+  scope?: readonly string[];
+  /** More query parameters (`prompt`, `login_hint`, `resource`, ...); cannot override the protocol ones. */
+  extraParams?: Readonly<Record<string, string>>;
+}
+
+const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']);
+
+/**
+ * Starts an authorization code flow with PKCE S256: makes the verifier and state and builds the
+ * authorization URL.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ */
+export async function startAuthorization(profile: Profile, options: StartAuthorizationOptions): Promise<AuthorizationTransaction> {
+  if (profile.authorizeUrl === undefined) {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `The ${profile.name} profile has no authorizeUrl`);
+  }
+  const redirectUri = checkRedirectUri(options.redirectUri);
+  const { verifier, challenge, method } = await createPkce();
+  const state = createState();
+  const url = new URL(profile.authorizeUrl);
+  const query = url.searchParams;
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
+    if (!PROTOCOL_PARAMS.has(key)) query.set(key, value);
+  }
+  query.set('response_type', 'code');
+  query.set('client_id', profile.clientId);
+  query.set('redirect_uri', redirectUri);
+  const scope = options.scope ?? profile.scope;
+  if (scope !== undefined && scope.length > 0) query.set('scope', scope.join(profile.scopeSeparator));
+  query.set('state', state);
+  query.set('code_challenge', challenge);
+  query.set('code_challenge_method', method);
+  return { url: url.href, state, codeVerifier: verifier, redirectUri };
+}
+
+function checkRedirectUri(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'redirectUri is not an absolute URL');
+  }
+  if (url.hash) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
+  return value;
+}
+
+/**
+ * Checks the callback and exchanges the code. In order: the callback is the transaction's redirect
+ * URI; `state` is present and equal (compared in constant time); `iss` equals the profile's issuer
+ * when sent, and is present when the server advertises it (RFC 9207); an `error` answer becomes an
+ * {@link OAuthError}; then code and verifier go to the token endpoint. Nothing is sent on any failure.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2
+ * @see https://www.rfc-editor.org/rfc/rfc9207#section-2.4
+ */
+export async function completeAuthorization(
+  profile: Profile,
+  transaction: Pick<AuthorizationTransaction, 'state' | 'codeVerifier' | 'redirectUri'>,
+  callbackUrl: string | URL,
+  options: RequestOptions = {},
+): Promise<TokenSet> {
+  const code = checkCallback(profile, transaction, callbackUrl);
+  return authorizationCodeGrant(profile, { code, codeVerifier: transaction.codeVerifier, redirectUri: transaction.redirectUri }, options);
+}
+
+/**
+ * The checks of {@link completeAuthorization} without the exchange: returns the authorization code.
+ * For servers (the Worker) that exchange on their own.
+ */
+export function checkCallback(
+  profile: Pick<Profile, 'name' | 'issuer' | 'requireIss'>,
+  transaction: Pick<AuthorizationTransaction, 'state' | 'redirectUri'>,
+  callbackUrl: string | URL,
+): string {
+  let url: URL;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    throw new TokenGateError(ErrorCode.REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
+  }
+  const expected = new URL(transaction.redirectUri);
+  if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
+    throw new TokenGateError(ErrorCode.REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');
+  }
+  const params = url.searchParams;
+  const state = params.get('state');
+  if (state === null || state === '') throw new TokenGateError(ErrorCode.STATE_MISSING, 'The callback has no state parameter');
+  if (!timingSafeEqual(state, transaction.state)) {
+    throw new TokenGateError(ErrorCode.STATE_MISMATCH, 'The callback state does not match this authorization; it may be forged or from another tab');
+  }
+  const iss = params.get('iss');
+  if (iss !== null) {
+    if (profile.issuer === undefined) {
+      throw new TokenGateError(ErrorCode.ISSUER_MISMATCH, `The callback carries iss but the ${profile.name} profile names no issuer to check it against`);
+    }
+    if (iss !== profile.issuer) {
+      throw new TokenGateError(ErrorCode.ISSUER_MISMATCH, `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)`);
+    }
+  } else if (profile.requireIss) {
+    throw new TokenGateError(ErrorCode.ISSUER_MISSING, `The ${profile.name} server sends iss on every callback, but this callback has none`);
+  }
+  const error = params.get('error');
+  if (error !== null) {
+    const code = params.get('code') ?? undefined;
+    const description = params.get('error_description');
+    throw new OAuthError({
+      error: redact(error, [code]),
+      description: description === null ? undefined : redact(description, [code]),
+      uri: params.get('error_uri') ?? undefined,
+    });
+  }
+  const code = params.get('code');
+  if (code === null || code === '') throw new TokenGateError(ErrorCode.CODE_MISSING, 'The callback has neither a code nor an error');
+  return code;
+}
+

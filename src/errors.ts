@@ -1,0 +1,131 @@
+/**
+ * Stable error codes carried by {@link TokenGateError.code}. Compare against these constants, never
+ * against messages: messages are for people and may change.
+ */
+export const ErrorCode = {
+  /** The request never got an answer: DNS, connection refused, reset, CORS. */
+  NETWORK: 'ERR_NETWORK',
+  /** The request took longer than its timeout. */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** The caller's AbortSignal aborted the request. */
+  ABORTED: 'ERR_ABORTED',
+  /** A non-2xx answer that carried no recognisable OAuth error body. */
+  HTTP_STATUS: 'ERR_HTTP_STATUS',
+  /** The endpoint answered with a redirect; token and metadata endpoints must not redirect. */
+  UNEXPECTED_REDIRECT: 'ERR_UNEXPECTED_REDIRECT',
+  /** An HTML page (typically a login or error page) where JSON was expected. */
+  HTML_RESPONSE: 'ERR_HTML_RESPONSE',
+  /** The answer's Content-Type is not JSON. */
+  CONTENT_TYPE: 'ERR_CONTENT_TYPE',
+  /** The answer claims to be JSON but does not parse (truncated, malformed). */
+  INVALID_JSON: 'ERR_INVALID_JSON',
+  /** The answer is larger than the configured cap. */
+  BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  /** The answer parsed but does not have the required shape (missing access_token, ...). */
+  INVALID_RESPONSE: 'ERR_INVALID_RESPONSE',
+  /** The callback URL has no `state`. */
+  STATE_MISSING: 'ERR_STATE_MISSING',
+  /** The callback's `state` is not the transaction's. */
+  STATE_MISMATCH: 'ERR_STATE_MISMATCH',
+  /** The callback's `iss` is not the expected issuer (RFC 9207). */
+  ISSUER_MISMATCH: 'ERR_ISSUER_MISMATCH',
+  /** The server advertises RFC 9207 but the callback has no `iss`. */
+  ISSUER_MISSING: 'ERR_ISSUER_MISSING',
+  /** The callback has neither `code` nor `error`. */
+  CODE_MISSING: 'ERR_CODE_MISSING',
+  /** The callback URL is not the transaction's redirect URI. */
+  REDIRECT_URI_MISMATCH: 'ERR_REDIRECT_URI_MISMATCH',
+  /** A profile or option is malformed (bad URL, missing credential, unsupported method). */
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  /** Authorization server metadata (RFC 8414) is missing, malformed or inconsistent. */
+  INVALID_METADATA: 'ERR_INVALID_METADATA',
+  /** A PKCE verifier that RFC 7636 §4.1 does not allow. */
+  INVALID_VERIFIER: 'ERR_INVALID_VERIFIER',
+  /** The refresh token was refused (`invalid_grant`): the user must link the account again. */
+  LINK_REQUIRED: 'ERR_LINK_REQUIRED',
+  /** No way to get a token: no grant configured and no refresh token held. */
+  NO_GRANT: 'ERR_NO_GRANT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const BRAND: unique symbol = Symbol.for('tokengate.error');
+const OAUTH_BRAND: unique symbol = Symbol.for('tokengate.oauth-error');
+
+export interface TokenGateErrorOptions {
+  /** HTTP status of the answer that caused the error, when there was one. */
+  status?: number | undefined;
+  /** The underlying error or parsed body; never holds credentials. */
+  cause?: unknown;
+  /** For rate limits: milliseconds to wait, from the server's Retry-After. */
+  retryAfter?: number | undefined;
+}
+
+/**
+ * The one base class of every error tokengate throws. `code` is stable: one of {@link ErrorCode} or,
+ * for {@link OAuthError}, the server's OAuth error code. Messages never contain a secret, token,
+ * authorization code or PKCE verifier.
+ */
+export class TokenGateError extends Error {
+  override name: string = 'TokenGateError';
+  readonly code: string;
+  readonly status: number | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: string, message: string, options: TokenGateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+    this.retryAfter = options.retryAfter;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+export interface OAuthErrorFields {
+  /** The OAuth error code (`invalid_grant`, `invalid_client`, `access_denied`, ...). */
+  error: string;
+  /** `error_description`, with every credential of the request redacted. */
+  description?: string | undefined;
+  /** `error_uri`. */
+  uri?: string | undefined;
+  status?: number | undefined;
+  retryAfter?: number | undefined;
+  /** Vendor-specific structured details (e.g. Instacart `errors[].meta`), already redacted. */
+  details?: unknown;
+}
+
+/**
+ * An OAuth error answer (RFC 6749 §4.1.2.1, §5.2) or a vendor error mapped to one. `code` is the
+ * server's error code, e.g. `invalid_grant`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export class OAuthError extends TokenGateError {
+  override name: string = 'OAuthError';
+  readonly description: string | undefined;
+  readonly uri: string | undefined;
+  readonly details: unknown;
+
+  constructor(fields: OAuthErrorFields) {
+    const where = fields.status === undefined ? 'authorization server' : `token endpoint (HTTP ${fields.status})`;
+    const description = fields.description === undefined ? '' : `: ${fields.description}`;
+    super(fields.error, `The ${where} answered ${fields.error}${description}`, {
+      ...(fields.status === undefined ? {} : { status: fields.status }),
+      ...(fields.retryAfter === undefined ? {} : { retryAfter: fields.retryAfter }),
+    });
+    this.description = fields.description;
+    this.uri = fields.uri;
+    this.details = fields.details;
+    Object.defineProperty(this, OAUTH_BRAND, { value: true });
+  }
+}
+
+/** True for any tokengate error, also one made in another realm (iframe, worker, duplicated bundle). */
+export function isTokenGateError(value: unknown): value is TokenGateError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** True for an {@link OAuthError}, also across realms. */
+export function isOAuthError(value: unknown): value is OAuthError {
+  return isTokenGateError(value) && (value as unknown as Record<symbol, unknown>)[OAUTH_BRAND] === true;
+}

@@ -1,0 +1,122 @@
+import { ErrorCode, TokenGateError } from './errors.js';
+import type { Profile } from './profile.js';
+import { processTokenResponse } from './token-response.js';
+import { send } from './transport.js';
+import type { RequestOptions, TokenSet } from './types.js';
+
+/** Parameters whose values are credentials and must never appear in a message. */
+const SENSITIVE = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'password', 'assertion'] as const;
+
+/**
+ * Sends one token request with the profile's client authentication and body encoding, then checks
+ * the answer with {@link processTokenResponse}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ */
+export async function requestToken(
+  profile: Profile,
+  grantParams: Readonly<Record<string, string>>,
+  options: RequestOptions & { previousRefreshToken?: string | undefined } = {},
+): Promise<TokenSet> {
+  const params: Record<string, string> = { ...grantParams };
+  const headers = new Headers({ accept: 'application/json' });
+  profile.clientAuth(params, headers);
+  let body: string;
+  if (profile.bodyEncoding === 'json') {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(params);
+  } else {
+    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    body = new URLSearchParams(params).toString();
+  }
+  const label = `${profile.name} token endpoint`;
+  const timeout = options.timeout ?? profile.timeout;
+  const response = await send(profile.tokenUrl, { method: 'POST', headers, body }, {
+    label,
+    fetch: options.fetch ?? profile.fetch,
+    signal: options.signal,
+    timeout,
+  });
+  const requestedScope = params['scope'] ?? params['scopes'];
+  return processTokenResponse(profile, response, {
+    label,
+    secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)],
+    receivedAt: (options.now ?? Date.now)(),
+    previousRefreshToken: options.previousRefreshToken,
+    requestedScope: requestedScope === undefined ? undefined : requestedScope.split(profile.scopeSeparator).filter(Boolean),
+    timeout,
+    signal: options.signal,
+  });
+}
+
+function withScope(params: Record<string, string>, profile: Profile, scope: readonly string[] | undefined): Record<string, string> {
+  const chosen = scope ?? profile.scope;
+  if (chosen !== undefined && chosen.length > 0) params['scope'] = chosen.join(profile.scopeSeparator);
+  return params;
+}
+
+/**
+ * Client credentials grant.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+export function clientCredentialsGrant(profile: Profile, options: RequestOptions & { scope?: readonly string[] } = {}): Promise<TokenSet> {
+  return requestToken(profile, withScope({ grant_type: 'client_credentials' }, profile, options.scope), options);
+}
+
+/**
+ * Resource owner password credentials grant.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+ */
+export function passwordGrant(
+  profile: Profile,
+  credentials: { username: string; password: string },
+  options: RequestOptions & { scope?: readonly string[] } = {},
+): Promise<TokenSet> {
+  const params = withScope({ grant_type: 'password', username: credentials.username, password: credentials.password }, profile, options.scope);
+  return requestToken(profile, params, options);
+}
+
+/**
+ * Refresh token grant. An answer without a new refresh token keeps the one sent (RFC 6749 §6).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+export function refreshTokenGrant(profile: Profile, refreshToken: string, options: RequestOptions & { scope?: readonly string[] } = {}): Promise<TokenSet> {
+  if (!refreshToken) throw new TokenGateError(ErrorCode.NO_GRANT, `No refresh token to refresh the ${profile.name} token with`);
+  const params: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
+  if (options.scope !== undefined) params['scope'] = options.scope.join(profile.scopeSeparator);
+  return requestToken(profile, params, { ...options, previousRefreshToken: refreshToken });
+}
+
+/**
+ * Authorization code grant with the PKCE verifier.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
+ */
+export function authorizationCodeGrant(
+  profile: Profile,
+  input: { code: string; codeVerifier: string; redirectUri: string },
+  options: RequestOptions = {},
+): Promise<TokenSet> {
+  return requestToken(
+    profile,
+    { grant_type: 'authorization_code', code: input.code, code_verifier: input.codeVerifier, redirect_uri: input.redirectUri },
+    options,
+  );
+}
+
+/**
+ * The profile's own grant, used when nothing better is held: its configured `grant`, else
+ * `client_credentials`.
+ */
+export function profileGrant(profile: Profile, options: RequestOptions = {}): Promise<TokenSet> {
+  if (profile.grant === undefined) return clientCredentialsGrant(profile, options);
+  const params: Record<string, string> = { ...profile.grant };
+  if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {
+    params['scope'] = profile.scope.join(profile.scopeSeparator);
+  }
+  return requestToken(profile, params, { ...options, previousRefreshToken: params['refresh_token'] });
+}

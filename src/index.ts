@@ -1,0 +1,18 @@
+export { startAuthorization, completeAuthorization, checkCallback } from './authorization.js';
+export type { AuthorizationTransaction, StartAuthorizationOptions } from './authorization.js';
+export { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAuth } from './client-auth.js';
+export type { ClientAuthentication, ClientAuthMethod } from './client-auth.js';
+export { timingSafeEqual } from './encoding.js';
+export { ErrorCode, TokenGateError, OAuthError, isTokenGateError, isOAuthError } from './errors.js';
+export type { TokenGateErrorOptions, OAuthErrorFields } from './errors.js';
+export { requestToken, clientCredentialsGrant, passwordGrant, refreshTokenGrant, authorizationCodeGrant, profileGrant } from './grants.js';
+export { createPkce, computeChallenge, createState } from './pkce.js';
+export type { Pkce } from './pkce.js';
+export { checkEndpoint } from './profile.js';
+export type { Profile, BodyEncoding } from './profile.js';
+export { memoryStore } from './store.js';
+export type { TokenStore } from './store.js';
+export { processTokenResponse } from './token-response.js';
+export { createTokenSource } from './token-source.js';
+export type { TokenSource, TokenSourceOptions, LockFn } from './token-source.js';
+export type { TokenSet, FetchLike, RequestOptions } from './types.js';

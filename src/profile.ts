@@ -1,0 +1,78 @@
+import type { ClientAuthentication } from './client-auth.js';
+import { ErrorCode, TokenGateError, type OAuthErrorFields } from './errors.js';
+import type { FetchLike } from './types.js';
+
+/** How a token request's parameters go on the wire. */
+export type BodyEncoding = 'form' | 'json';
+
+/**
+ * Everything tokengate needs to speak to one authorization server: plain data plus small functions.
+ * The factories in `tokengate/profiles` build these from a vendor's own parameters.
+ */
+export interface Profile {
+  /** Short, stable name (`oauth2`, `instabox`, ...) used in errors, logs and store keys. */
+  readonly name: string;
+  readonly clientId: string;
+  readonly tokenUrl: string;
+  readonly authorizeUrl?: string | undefined;
+  /** Base URL of the vendor's API, for `createApiClient` and the Worker proxy. */
+  readonly apiBaseUrl?: string | undefined;
+  /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
+  readonly issuer?: string | undefined;
+  /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */
+  readonly requireIss?: boolean | undefined;
+  readonly clientAuth: ClientAuthentication;
+  readonly bodyEncoding: BodyEncoding;
+  /** Scope requested when the caller names none. */
+  readonly scope?: readonly string[] | undefined;
+  /** How `scope` is joined on the wire and split in answers. RFC 6749 §3.3: a space. */
+  readonly scopeSeparator: string;
+  /** Lifetime in seconds assumed when an answer has no `expires_in` and the vendor documents one. */
+  readonly defaultLifetime?: number | undefined;
+  /** Smallest gap in milliseconds the vendor tolerates between two token requests. */
+  readonly minInterval?: number | undefined;
+  /**
+   * Parameters (without client authentication) of the grant that gets a token from nothing:
+   * `client_credentials`, `password`, or `refresh_token` with a long-lived refresh token.
+   */
+  readonly grant?: Readonly<Record<string, string>> | undefined;
+  /** Maps a vendor's 2xx body to RFC 6749 §5.1 fields before they are checked. */
+  readonly mapTokenBody?: ((body: unknown) => unknown) | undefined;
+  /** Maps a vendor's error body; `undefined` falls back to RFC 6749 §5.2. */
+  readonly mapErrorBody?: ((body: unknown, status: number) => OAuthErrorFields | undefined) | undefined;
+  /** Credentials this profile holds; they are scrubbed from every error message. */
+  readonly secrets: readonly string[];
+  readonly fetch?: FetchLike | undefined;
+  /** Milliseconds per request before `ERR_TIMEOUT`. */
+  readonly timeout?: number | undefined;
+  /** Largest answer body read, in bytes. */
+  readonly maxResponseBytes?: number | undefined;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Checks a configured endpoint: an absolute URL, `https:` except on loopback (RFC 6749 §3.1 and §3.2
+ * ask for TLS), no credentials and no fragment.
+ */
+export function checkEndpoint(label: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} is not an absolute URL`);
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  if (!secure) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must use https: (http: only on loopback)`);
+  if (url.username || url.password) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must not contain credentials`);
+  if (url.hash) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must not contain a fragment`);
+  return url.href;
+}
+
+/** Throws a clear configuration error when a required string option is missing or empty. */
+export function requireString(label: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} is required and must be a non-empty string`);
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import * as v from 'valibot';
+import { ErrorCode, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
+import type { Profile } from './profile.js';
+import { redact } from './redact.js';
+import { parseRetryAfter, readJson } from './transport.js';
+import type { TokenSet } from './types.js';
+
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+/** RFC 6749 §5.1 success body, with `expires_in` also accepted as a numeric string. */
+const TokenBody = v.looseObject({
+  access_token: nonEmpty,
+  token_type: nonEmpty,
+  expires_in: v.optional(
+    v.union([
+      v.pipe(v.number(), v.finite(), v.minValue(0)),
+      v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number)),
+    ]),
+  ),
+  refresh_token: v.optional(nonEmpty),
+  scope: v.optional(v.string()),
+});
+
+/** RFC 6749 §5.2: `error` is ASCII without `"` and `\`. */
+const ErrorBody = v.looseObject({
+  error: v.pipe(v.string(), v.regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/)),
+  error_description: v.optional(v.string()),
+  error_uri: v.optional(v.string()),
+});
+
+/** What the checks need besides the answer: who asked, what to scrub, the clock. */
+export interface ProcessOptions {
+  label: string;
+  /** Values of this request to scrub from messages (code, verifier, refresh token, ...). */
+  secrets: readonly (string | undefined)[];
+  /** Receipt time in epoch ms. */
+  receivedAt: number;
+  /** The refresh token sent, kept when a refresh answer carries none (RFC 6749 §6). */
+  previousRefreshToken?: string | undefined;
+  /** The scope requested, the granted scope when the answer omits it (RFC 6749 §5.1). */
+  requestedScope?: readonly string[] | undefined;
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Checks a token endpoint answer and normalizes it: status, content type, size, JSON, then every
+ * field. Errors become {@link OAuthError} when the server sent an OAuth error body, otherwise a
+ * {@link TokenGateError} naming what was wrong.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export async function processTokenResponse(profile: Profile, response: Response, options: ProcessOptions): Promise<TokenSet> {
+  const secrets = [...profile.secrets, ...options.secrets];
+  const body = await readJson(response, {
+    label: options.label,
+    maxBytes: profile.maxResponseBytes,
+    timeout: options.timeout ?? profile.timeout,
+    signal: options.signal,
+  });
+  if (!response.ok) throw errorFromAnswer(profile, response, body, options.label, secrets);
+  const value = expectJson(body, response.status, options.label);
+  const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;
+  const parsed = v.safeParse(TokenBody, mapped);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const field = issue ? v.getDotPath(issue) ?? 'body' : 'body';
+    throw new TokenGateError(ErrorCode.INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${field}"`, { status: response.status });
+  }
+  const fields = parsed.output;
+  const lifetime = fields.expires_in ?? profile.defaultLifetime;
+  const refreshToken = fields.refresh_token ?? options.previousRefreshToken;
+  const scope =
+    fields.scope === undefined
+      ? options.requestedScope
+      : fields.scope.split(profile.scopeSeparator).map((s) => s.trim()).filter(Boolean);
+  return {
+    accessToken: fields.access_token,
+    tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type,
+    ...(lifetime === undefined ? {} : { expiresAt: options.receivedAt + lifetime * 1000 }),
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(scope === undefined ? {} : { scope: [...scope] }),
+  };
+}
+
+function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, label: string): unknown {
+  switch (body.kind) {
+    case 'json':
+      return body.value;
+    case 'html':
+      return failure(ErrorCode.HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`, status);
+    case 'other':
+      return failure(ErrorCode.CONTENT_TYPE, `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`, status);
+    case 'invalid':
+      return failure(ErrorCode.INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`, status);
+  }
+}
+
+function failure(code: string, message: string, status: number): never {
+  throw new TokenGateError(code, message, { status });
+}
+
+/**
+ * Turns a non-2xx answer into the most precise error it supports: the profile's vendor mapping, an
+ * RFC 6749 §5.2 body, or a plain HTTP status error. Every text the server chose is redacted.
+ */
+export function errorFromAnswer(
+  profile: Pick<Profile, 'mapErrorBody'>,
+  response: Response,
+  body: Awaited<ReturnType<typeof readJson>>,
+  label: string,
+  secrets: readonly (string | undefined)[],
+): TokenGateError {
+  const status = response.status;
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+  const extra = retryAfter === undefined ? {} : { retryAfter };
+  if (body.kind === 'json') {
+    const fields = profile.mapErrorBody?.(body.value, status) ?? standardError(body.value);
+    if (fields) {
+      return new OAuthError({
+        ...fields,
+        ...extra,
+        status,
+        error: redact(fields.error, secrets),
+        description: fields.description === undefined ? undefined : redact(fields.description, secrets),
+        uri: fields.uri === undefined ? undefined : redact(fields.uri, secrets),
+      });
+    }
+  }
+  const what = body.kind === 'html' ? ' with an HTML page' : '';
+  return new TokenGateError(ErrorCode.HTTP_STATUS, `The ${label} answered HTTP ${status}${what}`, { status, ...extra });
+}
+
+function standardError(value: unknown): OAuthErrorFields | undefined {
+  const parsed = v.safeParse(ErrorBody, value);
+  if (!parsed.success) return undefined;
+  return { error: parsed.output.error, description: parsed.output.error_description, uri: parsed.output.error_uri };
+}

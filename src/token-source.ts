@@ -1,0 +1,204 @@
+import { ErrorCode, isOAuthError, TokenGateError } from './errors.js';
+import { profileGrant, refreshTokenGrant } from './grants.js';
+import type { Profile } from './profile.js';
+import { memoryStore, type TokenStore } from './store.js';
+import type { FetchLike, TokenSet } from './types.js';
+
+/** Runs `task` while holding the named lock; `tokengate/browser` offers one over Web Locks. */
+export type LockFn = <T>(name: string, task: () => Promise<T>) => Promise<T>;
+
+export interface TokenSourceOptions {
+  /**
+   * A token set the app already holds from account linking. Such a source only ever refreshes: it
+   * never falls back to the profile's own grant, which would swap the user's token for the app's.
+   */
+  tokens?: TokenSet;
+  /** Where tokens are kept across restarts and shared between instances. Default: {@link memoryStore}. */
+  store?: TokenStore;
+  /** The store key. Default: `tokengate:<profile name>:<client id>`. */
+  key?: string;
+  /** A token is replaced this many ms before it expires (less for very short lifetimes). Default 30 000. */
+  skew?: number;
+  /** Tries after the first for network errors, timeouts, 5xx and 429. Default 2. */
+  retries?: number;
+  /** Longest Retry-After (ms) waited out; a longer one is passed to the caller. Default 30 000. */
+  maxRetryAfter?: number;
+  /** Cross-instance mutual exclusion (another tab, another isolate). Default: none. */
+  lock?: LockFn;
+  /** Called once when the refresh token is refused: the user must link the account again. */
+  onLinkRequired?: (error: TokenGateError) => void;
+  /** Called before every token request, for metrics. */
+  onTokenRequest?: (grantType: string) => void;
+  fetch?: FetchLike;
+  /** Injectable clock (epoch ms). */
+  now?: () => number;
+  /** Injectable timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Injectable randomness for backoff jitter, in [0, 1). */
+  random?: () => number;
+}
+
+export interface TokenSource {
+  /** A valid access token: the cached one, or a new one from a single shared token request. */
+  getToken(): Promise<TokenSet>;
+  /**
+   * Drops `accessToken` if it is still the current token (after a 401 with it). A late 401 carrying
+   * an already replaced token changes nothing, so it never causes a second refresh.
+   */
+  invalidate(accessToken: string): void;
+  /** Forgets the token set here and in the store (unlink). */
+  clear(): Promise<void>;
+}
+
+const DEFAULT_SKEW = 30_000;
+const BASE_BACKOFF = 250;
+const MAX_BACKOFF = 5_000;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Caches a profile's token and gets a new one when needed: single-flight (concurrent callers share one
+ * request), refresh ahead of expiry while the old token is still served, the vendor's minimum interval
+ * between requests, bounded retries with jittered backoff, Retry-After, and refresh-token rotation
+ * that stores the new set before anyone uses it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ */
+export function createTokenSource(profile: Profile, options: TokenSourceOptions = {}): TokenSource {
+  const store = options.store ?? memoryStore();
+  const key = options.key ?? `tokengate:${profile.name}:${profile.clientId}`;
+  const skew = options.skew ?? DEFAULT_SKEW;
+  const retries = options.retries ?? 2;
+  const maxRetryAfter = options.maxRetryAfter ?? 30_000;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  let current: TokenSet | undefined = options.tokens;
+  const linked = options.tokens !== undefined;
+  let seeded = linked;
+  /** The access token last invalidated: a store still holding it holds nothing usable. */
+  let rejected: string | undefined;
+  /** When each token set we hold was obtained, to scale the skew to its lifetime. */
+  const obtainedAt = new WeakMap<TokenSet, number>();
+  let flight: Promise<TokenSet> | undefined;
+  let lastRequestAt = -Infinity;
+
+  const margin = (tokens: TokenSet): number => {
+    const start = obtainedAt.get(tokens);
+    if (tokens.expiresAt === undefined || start === undefined) return skew;
+    return Math.min(skew, (tokens.expiresAt - start) / 4);
+  };
+  const usable = (tokens: TokenSet | undefined, extra = 0): tokens is TokenSet =>
+    tokens !== undefined &&
+    tokens.accessToken !== rejected &&
+    (tokens.expiresAt === undefined || now() < tokens.expiresAt - margin(tokens) * (1 + extra));
+
+  async function load(): Promise<TokenSet | undefined> {
+    const stored = await store.get(key);
+    if (!seeded) return stored;
+    seeded = false;
+    // A stored set wins over the seed: it may hold a refresh token rotated since the app got the seed.
+    if (stored !== undefined || current === undefined) return stored;
+    await store.set(key, current);
+    return current;
+  }
+
+  async function obtain(): Promise<TokenSet> {
+    const stale = current?.accessToken;
+    const fromStore = await load();
+    // Another tab or isolate may have refreshed while we waited for the lock.
+    if (fromStore !== undefined && fromStore.accessToken !== stale && usable(fromStore)) {
+      current = fromStore;
+      return fromStore;
+    }
+    const held = fromStore ?? current;
+    const refreshToken = held?.refreshToken;
+    if (refreshToken === undefined && linked) throw linkRequired();
+    const tokens = refreshToken !== undefined ? await refresh(refreshToken) : await request(() => profileGrant(profile, requestOptions()), grantName());
+    // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
+    await store.set(key, tokens);
+    current = tokens;
+    return tokens;
+  }
+
+  async function refresh(refreshToken: string): Promise<TokenSet> {
+    try {
+      return await request(() => refreshTokenGrant(profile, refreshToken, requestOptions()), 'refresh_token');
+    } catch (error) {
+      if (!isOAuthError(error) || error.code !== 'invalid_grant') throw error;
+      current = undefined;
+      await store.delete(key);
+      // A source that got its tokens with the profile's own grant (Shopware's password grant) starts over.
+      const ownGrant = !linked && profile.grant !== undefined && profile.grant['grant_type'] !== 'refresh_token';
+      if (ownGrant) return request(() => profileGrant(profile, requestOptions()), grantName());
+      throw linkRequired(error);
+    }
+  }
+
+  function linkRequired(cause?: TokenGateError): TokenGateError {
+    const error = new TokenGateError(ErrorCode.LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
+      status: cause?.status,
+      cause,
+    });
+    options.onLinkRequired?.(error);
+    return error;
+  }
+
+  const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
+  const requestOptions = (): { fetch?: FetchLike; now: () => number } => (options.fetch ? { fetch: options.fetch, now } : { now });
+
+  /** One token request with the vendor's pacing, bounded retries and backoff. */
+  async function request(send: () => Promise<TokenSet>, grantType: string): Promise<TokenSet> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = lastRequestAt + (profile.minInterval ?? 0) - now();
+      if (wait > 0) await sleep(wait);
+      lastRequestAt = now();
+      options.onTokenRequest?.(grantType);
+      try {
+        const tokens = await send();
+        obtainedAt.set(tokens, now());
+        return tokens;
+      } catch (error) {
+        const delay = retryDelay(error, attempt);
+        if (delay === undefined) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  function retryDelay(error: unknown, attempt: number): number | undefined {
+    if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
+    const { code, status, retryAfter } = error as TokenGateError;
+    if (status === 429) return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
+    const transient = code === ErrorCode.NETWORK || code === ErrorCode.TIMEOUT || (status !== undefined && status >= 500);
+    if (!transient) return undefined;
+    return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));
+  }
+
+  function start(): Promise<TokenSet> {
+    flight ??= (options.lock ? options.lock(key, obtain) : obtain()).finally(() => {
+      flight = undefined;
+    });
+    return flight;
+  }
+
+  return {
+    async getToken() {
+      if (usable(current)) {
+        // Inside the refresh-ahead window: serve this token, renew in the background.
+        if (!usable(current, 1) && flight === undefined) start().catch(() => {});
+        return current;
+      }
+      return start();
+    },
+    invalidate(accessToken) {
+      if (current?.accessToken === accessToken) rejected = accessToken;
+    },
+    async clear() {
+      current = undefined;
+      seeded = false;
+      await store.delete(key);
+    },
+  };
+}

@@ -1,0 +1,410 @@
+/**
+ * A real oidc-provider authorization server on 127.0.0.1 for conformance
+ * tests of the OAuth client. Nothing here is mocked: requests go over TCP to
+ * the same provider code a production deployment would run.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface AuthServer {
+  /** Origin of the provider, e.g. 'http://127.0.0.1:54321'. */
+  issuer: string;
+  /** POSTs to the token endpoint seen so far, including rejected ones. */
+  tokenRequests: number;
+  close(): Promise<void>;
+}
+
+export interface ConfidentialClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface PublicClient {
+  readonly clientId: string;
+}
+
+export interface TestClients {
+  readonly basic: ConfidentialClient;
+  readonly post: ConfidentialClient;
+  readonly public: PublicClient;
+  readonly redirectUri: string;
+}
+
+// Secrets carry 'CANARY' so tests can assert they never leak into error
+// messages, logs or URLs. They are fixed rather than generated so a failing
+// run can be reproduced byte for byte.
+export const CLIENTS: TestClients = {
+  basic: {
+    clientId: 'tokengate-basic',
+    clientSecret: 'CANARY-basic-secret-2f7c9a1e4b8d63f05a9e1c7b2d4f8a06e3b5c9d1f7a2e4b6',
+  },
+  post: {
+    clientId: 'tokengate-post',
+    clientSecret: 'CANARY-post-secret-8e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c',
+  },
+  public: {
+    clientId: 'tokengate-public',
+  },
+  // Nothing listens here: followAuthorization stops at this redirect and hands
+  // the URL back instead of fetching it.
+  redirectUri: 'http://127.0.0.1/callback',
+};
+
+/**
+ * Resource indicator (RFC 8707) the provider knows about. Plain requests
+ * without `resource` don't need it; it's there so tests can also exercise
+ * the `resource` parameter without hitting oidc-provider's "MUST change
+ * getResourceServerInfo" default, which rejects every indicator.
+ */
+export const API_RESOURCE = 'urn:tokengate:api';
+
+export const TEST_ACCOUNT_ID = 'test-user';
+
+const MAX_REDIRECTS = 10;
+const TOKEN_PATH = '/token';
+const INTERACTION_PREFIX = '/interaction/';
+
+// ---------------------------------------------------------------------------
+// Minimal structural view of the oidc-provider API this harness uses. The
+// package ships no type declarations and @types/oidc-provider isn't installed.
+
+interface KoaContextLike {
+  readonly method: string;
+  readonly path: string;
+}
+
+type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>;
+
+interface GrantLike {
+  addOIDCScope(scope: string): void;
+  addResourceScope(resource: string, scope: string): void;
+  save(): Promise<string>;
+}
+
+interface GrantModel {
+  new (properties: { accountId: string; clientId: string }): GrantLike;
+  find(id: string): Promise<GrantLike | undefined>;
+}
+
+interface InteractionDetailsLike {
+  readonly uid: string;
+  readonly grantId?: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+interface InteractionResult {
+  login: { accountId: string };
+  consent: { grantId: string };
+}
+
+interface ProviderLike {
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  use(middleware: KoaMiddleware): void;
+  on(event: 'server_error', listener: (ctx: unknown, error: unknown) => void): void;
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetailsLike>;
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: InteractionResult,
+    options: { mergeWithLastSubmission: boolean },
+  ): Promise<void>;
+  readonly Grant: GrantModel;
+}
+
+interface ClientLike {
+  grantTypeAllowed(grantType: string): boolean;
+}
+
+interface OidcProviderModule {
+  default: new (issuer: string, configuration: Record<string, unknown>) => ProviderLike;
+  errors: { InvalidTarget: new (description?: string) => Error };
+}
+
+// ---------------------------------------------------------------------------
+
+let signingKeys: Promise<JsonWebKey> | undefined;
+
+// Supplying our own key avoids oidc-provider's "development-only signing keys"
+// warning on every start; one RSA key is shared across servers in a process
+// because generating it is the slowest part of startup.
+function signingKey(): Promise<JsonWebKey> {
+  return (signingKeys ??= (async () => {
+    const pair = await crypto.subtle.generateKey(
+      {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      },
+      true,
+      ['sign', 'verify'],
+    );
+    const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
+    // WebCrypto bookkeeping members that don't belong in a published JWKS.
+    delete jwk.key_ops;
+    delete jwk.ext;
+    return { ...jwk, alg: 'RS256', use: 'sig' };
+  })());
+}
+
+function listen(server: Server): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('auth server did not bind a TCP port'));
+        return;
+      }
+      resolve(address);
+    });
+  });
+}
+
+function requestedScope(params: Readonly<Record<string, unknown>>): string {
+  return typeof params['scope'] === 'string' ? params['scope'] : '';
+}
+
+function requestedResources(params: Readonly<Record<string, unknown>>): string[] {
+  const resource = params['resource'];
+  if (typeof resource === 'string') return [resource];
+  if (Array.isArray(resource)) return resource.filter((r): r is string => typeof r === 'string');
+  return [];
+}
+
+async function handleInteraction(
+  provider: ProviderLike,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  const clientId = details.params['client_id'];
+  if (typeof clientId !== 'string') throw new Error('interaction without client_id');
+
+  // Login and consent are answered together so a single interaction round
+  // trip is enough, whichever prompt oidc-provider raised first.
+  const existing = details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
+  const grant = existing ?? new provider.Grant({ accountId: TEST_ACCOUNT_ID, clientId });
+  const scope = requestedScope(details.params);
+  if (scope !== '') {
+    grant.addOIDCScope(scope);
+    for (const resource of requestedResources(details.params)) {
+      grant.addResourceScope(resource, scope);
+    }
+  }
+  const grantId = await grant.save();
+
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: TEST_ACCOUNT_ID }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
+}
+
+export async function startAuthServer(): Promise<AuthServer> {
+  // Loaded lazily so merely importing CLIENTS doesn't pull in the provider
+  // (and so the untyped module can be given the structural type above).
+  // @ts-expect-error -- no declarations for oidc-provider; typed via OidcProviderModule.
+  const oidc = (await import('oidc-provider')) as unknown as OidcProviderModule;
+  const jwk = await signingKey();
+
+  const server = createServer();
+  const { port } = await listen(server);
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const authServer: AuthServer = {
+    issuer,
+    tokenRequests: 0,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // fetch keeps connections alive; without this close() waits for them
+        // to time out.
+        server.closeAllConnections();
+      }),
+  };
+
+  const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials'];
+  const common = {
+    response_types: ['code'],
+    redirect_uris: [CLIENTS.redirectUri],
+  };
+
+  const configuration: Record<string, unknown> = {
+    clients: [
+      {
+        ...common,
+        client_id: CLIENTS.basic.clientId,
+        client_secret: CLIENTS.basic.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: grantTypes,
+      },
+      {
+        ...common,
+        client_id: CLIENTS.post.clientId,
+        client_secret: CLIENTS.post.clientSecret,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: grantTypes,
+      },
+      {
+        ...common,
+        client_id: CLIENTS.public.clientId,
+        token_endpoint_auth_method: 'none',
+        // oidc-provider refuses client_credentials for clients without
+        // authentication.
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ],
+    // read/write are declared as provider-level scopes so plain OAuth 2.0
+    // requests (no `openid`, no `resource`) are accepted and yield opaque
+    // access tokens carrying those scopes.
+    scopes: ['openid', 'offline_access', 'read', 'write'],
+    findAccount: (_ctx: unknown, accountId: string) => ({
+      accountId,
+      claims: () => ({ sub: accountId }),
+    }),
+    jwks: { keys: [{ ...jwk, kid: 'tokengate-test-rs256' }] },
+    cookies: {
+      keys: ['tokengate-test-cookie-key-1-9f8e7d6c5b4a', 'tokengate-test-cookie-key-2-0a1b2c3d4e5f'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
+          if (resourceIndicator !== API_RESOURCE) throw new oidc.errors.InvalidTarget();
+          return { scope: 'read write', accessTokenFormat: 'opaque', audience: API_RESOURCE };
+        },
+      },
+    },
+    pkce: {
+      // The default only forces PKCE on public clients; the client under test
+      // always sends it, so demanding it everywhere catches regressions.
+      required: () => true,
+    },
+    // The default only issues refresh tokens when offline_access was granted,
+    // which plain OAuth 2.0 clients never ask for.
+    issueRefreshToken: (_ctx: unknown, client: ClientLike) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `${INTERACTION_PREFIX}${interaction.uid}`,
+    },
+    // Explicit values silence the "you SHOULD change" notices the defaults print.
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      Grant: 86400,
+      IdToken: 3600,
+      Interaction: 600,
+      RefreshToken: 86400,
+      Session: 86400,
+    },
+    clientBasedCORS: () => true,
+  };
+
+  const provider = new oidc.default(issuer, configuration);
+
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === TOKEN_PATH) authServer.tokenRequests += 1;
+    await next();
+  });
+
+  // Provider 500s are otherwise swallowed into a generic error response.
+  provider.on('server_error', (_ctx, error) => {
+    console.error('oidc-provider server_error', error);
+  });
+
+  const callback = provider.callback();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', issuer).pathname;
+    if (req.method === 'GET' && path.startsWith(INTERACTION_PREFIX)) {
+      handleInteraction(provider, req, res).catch((error: unknown) => {
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.setHeader('content-type', 'text/plain; charset=utf-8');
+        }
+        res.end(`interaction failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      return;
+    }
+    callback(req, res);
+  });
+
+  return authServer;
+}
+
+// ---------------------------------------------------------------------------
+
+function isExpired(attributes: readonly string[]): boolean {
+  for (const attribute of attributes) {
+    const eq = attribute.indexOf('=');
+    const key = (eq === -1 ? attribute : attribute.slice(0, eq)).trim().toLowerCase();
+    const value = eq === -1 ? '' : attribute.slice(eq + 1).trim();
+    if (key === 'max-age' && Number(value) <= 0) return true;
+    if (key === 'expires' && Date.parse(value) <= Date.now()) return true;
+  }
+  return false;
+}
+
+// All cookies go to every request regardless of Path: the jar lives for one
+// authorization on one origin, and oidc-provider tolerates extra cookies.
+function storeCookies(jar: Map<string, string>, headers: Headers): void {
+  for (const line of headers.getSetCookie()) {
+    const [pair = '', ...attributes] = line.split(';');
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (value === '' || isExpired(attributes)) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
+function cookieHeader(jar: ReadonlyMap<string, string>): string {
+  return [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+}
+
+function isRedirectUri(url: URL): boolean {
+  const expected = new URL(CLIENTS.redirectUri);
+  return url.origin === expected.origin && url.pathname === expected.pathname;
+}
+
+/**
+ * Follows an authorization URL headlessly, logging in the test user and
+ * granting every requested scope, and returns the redirect to the client's
+ * redirect_uri (with code, state and iss, or an error). Throws if the flow
+ * stops anywhere else or takes more than 10 redirects.
+ */
+export async function followAuthorization(authorizeUrl: string): Promise<string> {
+  const jar = new Map<string, string>();
+  let url = new URL(authorizeUrl);
+
+  for (let redirects = 0; redirects < MAX_REDIRECTS; redirects += 1) {
+    const headers = new Headers();
+    if (jar.size > 0) headers.set('cookie', cookieHeader(jar));
+    const response = await fetch(url, { redirect: 'manual', headers });
+    storeCookies(jar, response.headers);
+
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || location === null) {
+      const body = await response.text();
+      throw new Error(
+        `authorization stopped at ${url.pathname} with HTTP ${response.status}: ${body.slice(0, 500)}`,
+      );
+    }
+    await response.body?.cancel();
+
+    const next = new URL(location, url);
+    if (isRedirectUri(next)) return next.href;
+    url = next;
+  }
+
+  throw new Error(`authorization did not reach ${CLIENTS.redirectUri} within ${MAX_REDIRECTS} redirects`);
+}

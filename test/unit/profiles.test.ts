@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, isOAuthError, isTokenGateError, OAuthError, TokenGateError } from '../../src/index.js';
+import { discover, oauth2 } from '../../src/profiles/index.js';
+import { json, mockFetch } from '../helpers/mock-fetch.js';
+
+describe('oauth2 profile', () => {
+  it('defaults to Basic with a secret and to a public client without', () => {
+    const confidential = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's' });
+    const headers = new Headers();
+    const params: Record<string, string> = {};
+    confidential.clientAuth(params, headers);
+    expect(headers.get('authorization')).toBe(`Basic ${btoa('c:s')}`);
+    expect(confidential.grant).toEqual({ grant_type: 'client_credentials' });
+    const spa = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'spa' });
+    const body: Record<string, string> = {};
+    spa.clientAuth(body, new Headers());
+    expect(body).toEqual({ client_id: 'spa' });
+    expect(spa.grant).toBeUndefined();
+  });
+
+  const bad: [string, () => unknown, string][] = [
+    ['a plain-http token URL', () => oauth2({ tokenUrl: 'http://as.example/token', clientId: 'c' }), 'tokenUrl must use https'],
+    ['a relative token URL', () => oauth2({ tokenUrl: '/token', clientId: 'c' }), 'tokenUrl is not an absolute URL'],
+    ['credentials in a URL', () => oauth2({ tokenUrl: 'https://u:p@as.example/token', clientId: 'c' }), 'must not contain credentials'],
+    ['no client id', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: '' }), 'clientId is required'],
+    ['Basic without a secret', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', auth: 'client_secret_basic' }), 'needs a clientSecret'],
+    ['none with a secret', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'none' }), 'public clients'],
+    ['an unknown auth method', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'private_key_jwt' as 'none' }), 'auth must be'],
+  ];
+  for (const [name, make, message] of bad) {
+    it(`refuses ${name} with a clear error`, () => {
+      expect(make).toThrowError(expect.objectContaining({ code: ErrorCode.INVALID_CONFIG, message: expect.stringContaining(message) }));
+    });
+  }
+
+  it('allows http only on loopback', () => {
+    for (const host of ['127.0.0.1:8787', 'localhost', '[::1]:9000']) {
+      expect(oauth2({ tokenUrl: `http://${host}/token`, clientId: 'c' }).tokenUrl).toContain(host);
+    }
+  });
+});
+
+describe('discover (RFC 8414)', () => {
+  const issuer = 'https://as.example/tenant';
+  const metadata = {
+    issuer,
+    token_endpoint: 'https://as.example/tenant/token',
+    authorization_endpoint: 'https://as.example/tenant/authorize',
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_post'],
+    authorization_response_iss_parameter_supported: true,
+  };
+
+  it('reads the RFC 8414 document, picks an offered auth method and turns on the iss check', async () => {
+    const mock = mockFetch(() => json(metadata));
+    const profile = await discover(issuer, { clientId: 'c', clientSecret: 's', fetch: mock.fetch });
+    expect(mock.requests[0]!.url).toBe('https://as.example/.well-known/oauth-authorization-server/tenant');
+    expect(profile).toMatchObject({ tokenUrl: metadata.token_endpoint, authorizeUrl: metadata.authorization_endpoint, issuer, requireIss: true });
+    const body: Record<string, string> = {};
+    profile.clientAuth(body, new Headers());
+    expect(body).toEqual({ client_id: 'c', client_secret: 's' });
+  });
+
+  it('falls back to OpenID Connect discovery on 404', async () => {
+    const mock = mockFetch(() => json({}, 404), () => json(metadata));
+    await discover(issuer, { clientId: 'c', fetch: mock.fetch, auth: 'none' }).catch(() => undefined);
+    expect(mock.requests.map((r) => r.url)).toEqual([
+      'https://as.example/.well-known/oauth-authorization-server/tenant',
+      'https://as.example/tenant/.well-known/openid-configuration',
+    ]);
+  });
+
+  const refusals: [string, Record<string, unknown>, string][] = [
+    ['another issuer', { ...metadata, issuer: 'https://evil.example' }, 'names issuer'],
+    ['no S256', { ...metadata, code_challenge_methods_supported: ['plain'] }, 'does not support PKCE S256'],
+    ['no token endpoint', { ...metadata, token_endpoint: undefined }, '"token_endpoint"'],
+    ['an unoffered auth method', { ...metadata, token_endpoint_auth_methods_supported: ['private_key_jwt'] }, 'does not offer'],
+  ];
+  for (const [name, body, message] of refusals) {
+    it(`refuses metadata with ${name}`, async () => {
+      const mock = mockFetch(() => json(body));
+      await expect(discover(issuer, { clientId: 'c', clientSecret: 's', fetch: mock.fetch })).rejects.toMatchObject({
+        code: ErrorCode.INVALID_METADATA,
+        message: expect.stringContaining(message),
+      });
+    });
+  }
+
+  it('refuses an http issuer off loopback when the metadata names it', async () => {
+    const mock = mockFetch(() => json({ ...metadata, issuer: 'http://as.example', token_endpoint: 'http://as.example/token' }));
+    await expect(discover('http://as.example', { clientId: 'c', clientSecret: 's', fetch: mock.fetch })).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
+  });
+});
+
+describe('error guards', () => {
+  it('recognise tokengate errors, also from another realm', () => {
+    const error = new OAuthError({ error: 'invalid_grant', status: 400 });
+    expect(error).toBeInstanceOf(TokenGateError);
+    expect(isTokenGateError(error) && isOAuthError(error)).toBe(true);
+    expect(isOAuthError(new TokenGateError(ErrorCode.NETWORK, 'x'))).toBe(false);
+    expect(isTokenGateError(new Error('x'))).toBe(false);
+    // A copy made by another bundle of tokengate carries the same registered symbols.
+    const foreign = Object.assign(new Error('x'), { [Symbol.for('tokengate.error')]: true, [Symbol.for('tokengate.oauth-error')]: true });
+    expect(isOAuthError(foreign)).toBe(true);
+  });
+});

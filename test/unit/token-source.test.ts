@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { createTokenSource, ErrorCode, memoryStore, type LockFn, type Profile, type TokenSet, type TokenSourceOptions } from '../../src/index.js';
+import { oauth2 } from '../../src/profiles/index.js';
+import { json, mockFetch, type Responder } from '../helpers/mock-fetch.js';
+
+/** Fake time: `sleep` advances the clock instead of waiting. */
+function fakeTime(start = 1_000_000) {
+  const clock = { now: start, waits: [] as number[] };
+  return {
+    clock,
+    now: () => clock.now,
+    sleep: async (ms: number) => {
+      clock.waits.push(ms);
+      clock.now += ms;
+    },
+  };
+}
+
+let issued = 0;
+/** A token endpoint that issues numbered tokens with the given lifetime and rotates refresh tokens. */
+const issuing =
+  (expiresIn = 3600, refresh = false): Responder =>
+  () => {
+    issued++;
+    return json({ access_token: `at-${issued}`, token_type: 'Bearer', expires_in: expiresIn, ...(refresh ? { refresh_token: `rt-${issued}` } : {}) });
+  };
+
+function setup(responders: Responder[], options: Partial<TokenSourceOptions> = {}, profileExtra: Partial<Parameters<typeof oauth2>[0]> = {}) {
+  const mock = mockFetch(...responders);
+  const time = fakeTime();
+  const profile: Profile = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch, ...profileExtra });
+  const source = createTokenSource(profile, { now: time.now, sleep: time.sleep, random: () => 0.5, ...options });
+  return { mock, time, profile, source };
+}
+
+describe('createTokenSource', () => {
+  it('collapses 20 concurrent callers on a cold cache into one request', async () => {
+    const { mock, source } = setup([issuing()]);
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => source.getToken()));
+    mock.expectCount(1);
+    expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
+  });
+
+  it('collapses 20 concurrent callers with an expired token into exactly one refresh', async () => {
+    const time = fakeTime();
+    const expired: TokenSet = { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' };
+    const { mock, source } = setup([issuing(3600, true)], { tokens: expired });
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => source.getToken()));
+    mock.expectCount(1);
+    expect(new URLSearchParams(mock.requests[0]!.body).get('grant_type')).toBe('refresh_token');
+    expect(new URLSearchParams(mock.requests[0]!.body).get('refresh_token')).toBe('rt-0');
+    expect(new Set(tokens.map((t) => t.accessToken)).size).toBe(1);
+  });
+
+  it('a failed request rejects every waiter and is not cached', async () => {
+    const { mock, source } = setup([() => json({ error: 'invalid_client' }, 401), issuing()]);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => source.getToken()));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    mock.expectCount(1);
+    await expect(source.getToken()).resolves.toMatchObject({ tokenType: 'Bearer' });
+    mock.expectCount(2);
+  });
+
+  it('reuses a valid token and replaces it a skew margin before expiry', async () => {
+    const { mock, source, time } = setup([issuing(3600)]);
+    const first = await source.getToken();
+    time.clock.now += 3000_000;
+    expect(await source.getToken()).toBe(first);
+    mock.expectCount(1);
+    time.clock.now = first.expiresAt! - 10_000; // inside the 30 s skew: no longer handed out
+    const second = await source.getToken();
+    expect(second.accessToken).not.toBe(first.accessToken);
+    mock.expectCount(2);
+  });
+
+  it('refreshes ahead in the background while still serving the current token', async () => {
+    const { mock, source, time } = setup([issuing(3600)]);
+    const first = await source.getToken();
+    time.clock.now = first.expiresAt! - 45_000; // inside 2 × skew, outside skew
+    expect(await source.getToken()).toBe(first);
+    await Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    mock.expectCount(2);
+    const next = await source.getToken();
+    expect(next.accessToken).not.toBe(first.accessToken);
+    mock.expectCount(2);
+  });
+
+  it('scales the margin down for short lifetimes instead of refreshing forever', async () => {
+    const { mock, source, time } = setup([issuing(10)]);
+    const first = await source.getToken();
+    time.clock.now += 5_000;
+    expect(await source.getToken()).toBe(first);
+    mock.expectCount(1);
+  });
+
+  it('invalidate drops only the current token, so a late 401 with an old token refreshes nothing', async () => {
+    const { mock, source } = setup([issuing()]);
+    const first = await source.getToken();
+    source.invalidate(first.accessToken);
+    const second = await source.getToken();
+    mock.expectCount(2);
+    for (let i = 0; i < 50; i++) source.invalidate(first.accessToken);
+    expect(await source.getToken()).toBe(second);
+    mock.expectCount(2);
+  });
+
+  it('stores a rotated refresh token before the new access token is handed out', async () => {
+    const time = fakeTime();
+    const inner = memoryStore();
+    const events: string[] = [];
+    const store = {
+      ...inner,
+      set: async (key: string, tokens: TokenSet) => {
+        events.push(`store ${tokens.refreshToken}`);
+        await inner.set(key, tokens);
+      },
+    };
+    const { source } = setup([issuing(3600, true)], { store, tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' } });
+    const tokens = await source.getToken();
+    events.push(`use ${tokens.accessToken}`);
+    expect(events.at(-2)).toBe(`store ${tokens.refreshToken}`);
+    expect(events.at(-1)).toBe(`use ${tokens.accessToken}`);
+    expect((await inner.get('tokengate:oauth2:c'))?.refreshToken).toBe(tokens.refreshToken);
+  });
+
+  it('treats invalid_grant on refresh as terminal: clears the store, tells the app, never retries', async () => {
+    const time = fakeTime();
+    const store = memoryStore();
+    const calls: string[] = [];
+    const { mock, source } = setup([() => json({ error: 'invalid_grant' }, 400)], {
+      store,
+      tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' },
+      onLinkRequired: (error) => calls.push(error.code),
+    });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+    mock.expectCount(1);
+    expect(calls).toEqual([ErrorCode.LINK_REQUIRED, ErrorCode.LINK_REQUIRED]);
+    await expect(store.get('tokengate:oauth2:c')).resolves.toBeUndefined();
+  });
+
+  it('keeps the minimum interval between token requests, also after a 401', async () => {
+    const { mock, source, time } = setup([issuing()], {}, { minInterval: 5_000 });
+    const first = await source.getToken();
+    source.invalidate(first.accessToken);
+    await source.getToken();
+    mock.expectCount(2);
+    expect(time.clock.waits).toEqual([5_000]);
+  });
+
+  it('retries 5xx and network errors with bounded, jittered backoff', async () => {
+    const { mock, source, time } = setup([() => json({}, 503), () => Promise.reject(new TypeError('reset')), issuing()]);
+    await expect(source.getToken()).resolves.toMatchObject({ accessToken: expect.stringMatching(/^at-/) });
+    mock.expectCount(3);
+    expect(time.clock.waits).toEqual([125, 250]);
+  });
+
+  it('gives up after the configured retries', async () => {
+    const { mock, source } = setup([() => json({}, 503)], { retries: 3 });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.HTTP_STATUS, status: 503 });
+    mock.expectCount(4);
+  });
+
+  it('does not retry a client error', async () => {
+    const { mock, source } = setup([() => json({ error: 'invalid_client' }, 401)]);
+    await expect(source.getToken()).rejects.toMatchObject({ code: 'invalid_client' });
+    mock.expectCount(1);
+  });
+
+  it('waits out a 429 Retry-After, and passes on one that is too long', async () => {
+    const short = setup([() => json({ error: 'slow_down' }, 429, { 'retry-after': '2' }), issuing()]);
+    await short.source.getToken();
+    expect(short.time.clock.waits).toEqual([2_000]);
+    const long = setup([() => json({ error: 'slow_down' }, 429, { 'retry-after': '120' })]);
+    await expect(long.source.getToken()).rejects.toMatchObject({ status: 429, retryAfter: 120_000 });
+    long.mock.expectCount(1);
+  });
+
+  it('two instances sharing a store and a lock make one request', async () => {
+    const mock = mockFetch(issuing());
+    const time = fakeTime();
+    const profile = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch });
+    const store = memoryStore();
+    let chain = Promise.resolve();
+    const lock: LockFn = (_name, task) => {
+      const run = chain.then(task);
+      chain = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    };
+    const a = createTokenSource(profile, { store, lock, now: time.now, sleep: time.sleep });
+    const b = createTokenSource(profile, { store, lock, now: time.now, sleep: time.sleep });
+    const [ta, tb] = await Promise.all([a.getToken(), b.getToken()]);
+    mock.expectCount(1);
+    expect(ta.accessToken).toBe(tb.accessToken);
+  });
+
+  it('a linked source without a refresh token asks for linking instead of using the app grant', async () => {
+    const time = fakeTime();
+    const { mock, source } = setup([issuing()], { tokens: { accessToken: 'x', tokenType: 'Bearer', expiresAt: time.clock.now - 1 } });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+    mock.expectCount(0);
+  });
+
+  it('clear forgets the tokens here and in the store', async () => {
+    const store = memoryStore();
+    const { source, mock } = setup([issuing()], { store });
+    await source.getToken();
+    await source.clear();
+    await expect(store.get('tokengate:oauth2:c')).resolves.toBeUndefined();
+    await source.getToken();
+    mock.expectCount(2);
+  });
+});
