@@ -1,21 +1,10 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { chromiumArgs, chromiumPath } from './test/helpers/chromium.js';
 
 /** The core's unit tests run unchanged in all three runtimes: that is what isomorphic means here. */
 const unit = ['test/unit/**/*.test.ts'];
-
-const chromium = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 export default defineConfig({
   test: {
@@ -31,12 +20,12 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
-          include: unit,
+          include: [...unit, 'test/browser/**/*.test.ts'],
           browser: {
             enabled: true,
             headless: true,
             screenshotFailures: false,
-            provider: playwright({ launchOptions: { executablePath: chromium, args: chromiumArgs } }),
+            provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
             instances: [{ browser: 'chromium' }],
           },
         },
@@ -49,7 +38,7 @@ export default defineConfig({
         ],
         test: {
           name: 'workerd',
-          include: unit,
+          include: [...unit, 'test/workerd/**/*.test.ts'],
         },
       },
     ],

@@ -109,11 +109,14 @@ export function authorizationCodeGrant(
 }
 
 /**
- * The profile's own grant, used when nothing better is held: its configured `grant`, else
- * `client_credentials`.
+ * The profile's own grant, the one that gets a token from nothing (`client_credentials`, `password`,
+ * or `refresh_token` with a long-lived refresh token). A profile without one (a public client) gets
+ * its tokens by linking and fails here with `ERR_NO_GRANT`.
  */
-export function profileGrant(profile: Profile, options: RequestOptions = {}): Promise<TokenSet> {
-  if (profile.grant === undefined) return clientCredentialsGrant(profile, options);
+export async function profileGrant(profile: Profile, options: RequestOptions = {}): Promise<TokenSet> {
+  if (profile.grant === undefined) {
+    throw new TokenGateError(ErrorCode.NO_GRANT, `The ${profile.name} profile has no grant of its own; link an account and pass its tokens`);
+  }
   const params: Record<string, string> = { ...profile.grant };
   if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {
     params['scope'] = profile.scope.join(profile.scopeSeparator);

@@ -42,6 +42,11 @@ export interface TokenSource {
   /** A valid access token: the cached one, or a new one from a single shared token request. */
   getToken(): Promise<TokenSet>;
   /**
+   * The cached token if it is valid now, synchronously; `undefined` when `getToken()` would have to
+   * ask the server. Starts no request.
+   */
+  peek(): TokenSet | undefined;
+  /**
    * Drops `accessToken` if it is still the current token (after a 401 with it). A late 401 carrying
    * an already replaced token changes nothing, so it never causes a second refresh.
    */
@@ -74,25 +79,49 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
 
-  let current: TokenSet | undefined = options.tokens;
   const linked = options.tokens !== undefined;
   let seeded = linked;
   /** The access token last invalidated: a store still holding it holds nothing usable. */
   let rejected: string | undefined;
-  /** When each token set we hold was obtained, to scale the skew to its lifetime. */
-  const obtainedAt = new WeakMap<TokenSet, number>();
   let flight: Promise<TokenSet> | undefined;
   let lastRequestAt = -Infinity;
 
-  const margin = (tokens: TokenSet): number => {
-    const start = obtainedAt.get(tokens);
-    if (tokens.expiresAt === undefined || start === undefined) return skew;
-    return Math.min(skew, (tokens.expiresAt - start) / 4);
-  };
-  const usable = (tokens: TokenSet | undefined, extra = 0): tokens is TokenSet =>
-    tokens !== undefined &&
-    tokens.accessToken !== rejected &&
-    (tokens.expiresAt === undefined || now() < tokens.expiresAt - margin(tokens) * (1 + extra));
+  // The hot path is one clock read and one comparison: the current set's deadlines are computed
+  // once, when it is adopted, and the same settled promise is handed to every caller.
+  let current: TokenSet | undefined;
+  let served: Promise<TokenSet> | undefined;
+  /** Served until this instant (epoch ms)… */
+  let freshUntil = -Infinity;
+  /** …and renewed in the background from this one. */
+  let renewFrom = -Infinity;
+
+  /**
+   * The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
+   * not obtain ourselves counts its lifetime from now.
+   */
+  const margin = (expiresAt: number, obtainedAt: number): number => Math.max(0, Math.min(skew, (expiresAt - obtainedAt) / 10));
+
+  function adopt(tokens: TokenSet | undefined, obtainedAt: number = now()): void {
+    current = tokens;
+    served = tokens === undefined ? undefined : Promise.resolve(tokens);
+    if (tokens === undefined || tokens.accessToken === rejected) {
+      freshUntil = renewFrom = -Infinity;
+    } else if (tokens.expiresAt === undefined) {
+      freshUntil = renewFrom = Infinity;
+    } else {
+      const m = margin(tokens.expiresAt, obtainedAt);
+      freshUntil = tokens.expiresAt - m;
+      renewFrom = tokens.expiresAt - 2 * m;
+    }
+  }
+  adopt(options.tokens);
+
+  /**
+   * Whether a set read from the store is worth adopting. Its lifetime is unknown here (another tab or
+   * isolate obtained it), so it needs a few seconds left, or the whole skew when that is shorter.
+   */
+  const usable = (tokens: TokenSet): boolean =>
+    tokens.accessToken !== rejected && (tokens.expiresAt === undefined || tokens.expiresAt - now() > Math.min(skew, 5_000));
 
   async function load(): Promise<TokenSet | undefined> {
     const stored = await store.get(key);
@@ -109,25 +138,26 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const fromStore = await load();
     // Another tab or isolate may have refreshed while we waited for the lock.
     if (fromStore !== undefined && fromStore.accessToken !== stale && usable(fromStore)) {
-      current = fromStore;
+      adopt(fromStore);
       return fromStore;
     }
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const tokens = refreshToken !== undefined ? await refresh(refreshToken) : await request(() => profileGrant(profile, requestOptions()), grantName());
+    const { tokens, obtainedAt } =
+      refreshToken !== undefined ? await refresh(refreshToken) : await request(() => profileGrant(profile, requestOptions()), grantName());
     // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
     await store.set(key, tokens);
-    current = tokens;
+    adopt(tokens, obtainedAt);
     return tokens;
   }
 
-  async function refresh(refreshToken: string): Promise<TokenSet> {
+  async function refresh(refreshToken: string): Promise<Obtained> {
     try {
       return await request(() => refreshTokenGrant(profile, refreshToken, requestOptions()), 'refresh_token');
     } catch (error) {
       if (!isOAuthError(error) || error.code !== 'invalid_grant') throw error;
-      current = undefined;
+      adopt(undefined);
       await store.delete(key);
       // A source that got its tokens with the profile's own grant (Shopware's password grant) starts over.
       const ownGrant = !linked && profile.grant !== undefined && profile.grant['grant_type'] !== 'refresh_token';
@@ -149,16 +179,14 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   const requestOptions = (): { fetch?: FetchLike; now: () => number } => (options.fetch ? { fetch: options.fetch, now } : { now });
 
   /** One token request with the vendor's pacing, bounded retries and backoff. */
-  async function request(send: () => Promise<TokenSet>, grantType: string): Promise<TokenSet> {
+  async function request(send: () => Promise<TokenSet>, grantType: string): Promise<Obtained> {
     for (let attempt = 0; ; attempt++) {
       const wait = lastRequestAt + (profile.minInterval ?? 0) - now();
       if (wait > 0) await sleep(wait);
       lastRequestAt = now();
       options.onTokenRequest?.(grantType);
       try {
-        const tokens = await send();
-        obtainedAt.set(tokens, now());
-        return tokens;
+        return { tokens: await send(), obtainedAt: now() };
       } catch (error) {
         const delay = retryDelay(error, attempt);
         if (delay === undefined) throw error;
@@ -184,21 +212,33 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   return {
-    async getToken() {
-      if (usable(current)) {
+    getToken() {
+      const t = now();
+      if (t < freshUntil) {
         // Inside the refresh-ahead window: serve this token, renew in the background.
-        if (!usable(current, 1) && flight === undefined) start().catch(() => {});
-        return current;
+        if (t >= renewFrom && flight === undefined) start().catch(() => {});
+        return served!;
       }
       return start();
     },
+    peek() {
+      return now() < freshUntil ? current : undefined;
+    },
     invalidate(accessToken) {
-      if (current?.accessToken === accessToken) rejected = accessToken;
+      if (current?.accessToken !== accessToken) return;
+      rejected = accessToken;
+      freshUntil = renewFrom = -Infinity;
     },
     async clear() {
-      current = undefined;
+      adopt(undefined);
       seeded = false;
       await store.delete(key);
     },
   };
+}
+
+/** A token set and when it arrived, to scale the skew to its lifetime. */
+interface Obtained {
+  tokens: TokenSet;
+  obtainedAt: number;
 }

@@ -41,7 +41,8 @@ export function createApiClient(options: ApiClientOptions): KyInstance {
           const sent = BEARER.exec(request.headers.get('authorization') ?? '')?.[1];
           if (sent === undefined) return;
           tokenSource.invalidate(sent);
-          return ky.retry({ request: await withToken(request), code: 'TOKEN_REFRESHED' });
+          // The new token is good now: no backoff delay.
+          return ky.retry({ request: await withToken(request), code: 'TOKEN_REFRESHED', delay: 0 });
         },
       ],
     },

@@ -215,3 +215,18 @@ describe('createTokenSource', () => {
     mock.expectCount(2);
   });
 });
+
+describe('peek', () => {
+  it('returns the cached token while it is valid, without starting a request', async () => {
+    const { mock, source, time } = setup([issuing(3600)]);
+    expect(source.peek()).toBeUndefined();
+    mock.expectCount(0);
+    const tokens = await source.getToken();
+    expect(source.peek()).toBe(tokens);
+    time.clock.now = tokens.expiresAt! - 1_000;
+    expect(source.peek()).toBeUndefined();
+    source.invalidate(tokens.accessToken);
+    expect(source.peek()).toBeUndefined();
+    mock.expectCount(1);
+  });
+});
