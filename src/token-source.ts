@@ -58,6 +58,8 @@ export interface TokenSource {
 const DEFAULT_SKEW = 30_000;
 const BASE_BACKOFF = 250;
 const MAX_BACKOFF = 5_000;
+/** After a failed background renewal, the still-valid token is served this long before trying again. */
+const BACKGROUND_RETRY = 5_000;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -92,8 +94,10 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   let served: Promise<TokenSet> | undefined;
   /** Served until this instant (epoch ms)… */
   let freshUntil = -Infinity;
-  /** …and renewed in the background from this one. */
+  /** …and renewed in the background from this one… */
   let renewFrom = -Infinity;
+  /** …but not again before this one after a background renewal failed. */
+  let renewNotBefore = -Infinity;
 
   /**
    * The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
@@ -216,7 +220,11 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
       const t = now();
       if (t < freshUntil) {
         // Inside the refresh-ahead window: serve this token, renew in the background.
-        if (t >= renewFrom && flight === undefined) start().catch(() => {});
+        if (t >= renewFrom && t >= renewNotBefore && flight === undefined) {
+          start().catch(() => {
+            renewNotBefore = now() + BACKGROUND_RETRY;
+          });
+        }
         return served!;
       }
       return start();

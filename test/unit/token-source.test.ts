@@ -16,6 +16,11 @@ function fakeTime(start = 1_000_000) {
   };
 }
 
+/** Lets background work (a renewal through the mock fetch) run to its end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 let issued = 0;
 /** A token endpoint that issues numbered tokens with the given lifetime and rotates refresh tokens. */
 const issuing =
@@ -78,12 +83,29 @@ describe('createTokenSource', () => {
     const first = await source.getToken();
     time.clock.now = first.expiresAt! - 45_000; // inside 2 × skew, outside skew
     expect(await source.getToken()).toBe(first);
-    await Promise.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await settle();
     mock.expectCount(2);
     const next = await source.getToken();
     expect(next.accessToken).not.toBe(first.accessToken);
     mock.expectCount(2);
+  });
+
+  it('after a failed background renewal, serves the valid token and waits before trying again', async () => {
+    const { mock, source, time } = setup([issuing(3600), () => json({}, 503)], { retries: 0 });
+    const first = await source.getToken();
+    time.clock.now = first.expiresAt! - 45_000;
+    expect(await source.getToken()).toBe(first);
+    await settle();
+    mock.expectCount(2); // the background renewal, which failed
+    for (let i = 0; i < 20; i++) {
+      expect(await source.getToken()).toBe(first);
+      await settle();
+    }
+    mock.expectCount(2);
+    time.clock.now += 5_000;
+    await source.getToken();
+    await settle();
+    mock.expectCount(3);
   });
 
   it('scales the margin down for short lifetimes instead of refreshing forever', async () => {
