@@ -6,10 +6,23 @@ import { chromiumArgs, chromiumPath } from './test/helpers/chromium.js';
 /** The core's unit tests run unchanged in all three runtimes: that is what isomorphic means here. */
 const unit = ['test/unit/**/*.test.ts'];
 
+/**
+ * The Worker imports the core by its package name, as any app would; in tests that name points at
+ * the TypeScript sources (wrangler.toml has the same aliases for `wrangler dev`).
+ */
+const src = (path: string): string => new URL(`./src/${path}`, import.meta.url).pathname;
+const packageAliases = [
+  { find: /^tokengate$/, replacement: src('index.ts') },
+  { find: /^tokengate\/profiles$/, replacement: src('profiles/index.ts') },
+  { find: /^tokengate\/http$/, replacement: src('http/index.ts') },
+  { find: /^tokengate\/browser$/, replacement: src('browser/index.ts') },
+];
+
 export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: packageAliases },
         test: {
           name: 'node',
           environment: 'node',
@@ -33,9 +46,10 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            miniflare: { compatibilityDate: '2026-08-01', compatibilityFlags: ['nodejs_compat'] },
+            miniflare: { compatibilityDate: '2026-08-01', compatibilityFlags: ['nodejs_compat'], kvNamespaces: ['TOKENS'] },
           }),
         ],
+        resolve: { alias: packageAliases },
         test: {
           name: 'workerd',
           include: [...unit, 'test/workerd/**/*.test.ts'],

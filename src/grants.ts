@@ -26,7 +26,8 @@ export async function requestToken(
     headers.set('content-type', 'application/json');
     body = JSON.stringify(params);
   } else {
-    headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    // Exactly this value: Instabox's document names it as the required Content-Type.
+    headers.set('content-type', 'application/x-www-form-urlencoded');
     body = new URLSearchParams(params).toString();
   }
   const label = `${profile.name} token endpoint`;

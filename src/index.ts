@@ -13,6 +13,6 @@ export type { Profile, BodyEncoding } from './profile.js';
 export { memoryStore } from './store.js';
 export type { TokenStore } from './store.js';
 export { processTokenResponse } from './token-response.js';
-export { createTokenSource } from './token-source.js';
+export { createTokenSource, storeKey } from './token-source.js';
 export type { TokenSource, TokenSourceOptions, LockFn } from './token-source.js';
 export type { TokenSet, FetchLike, RequestOptions } from './types.js';

@@ -18,6 +18,14 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
 }
 
+/** {@link redact} applied to every string in a small JSON value (vendor error details). */
+export function redactValue(value: unknown, secrets: readonly (string | undefined)[], depth = 0): unknown {
+  if (typeof value === 'string') return redact(value, secrets);
+  if (depth > 4 || value === null || typeof value !== 'object') return typeof value === 'object' ? undefined : value;
+  if (Array.isArray(value)) return value.slice(0, 20).map((item) => redactValue(item, secrets, depth + 1));
+  return Object.fromEntries(Object.entries(value).slice(0, 20).map(([k, v]) => [k, redactValue(v, secrets, depth + 1)]));
+}
+
 function variants(secret: string): string[] {
   const encoded = encodeURIComponent(secret);
   const form = new URLSearchParams([['', secret]]).toString().slice(1);

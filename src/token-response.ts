@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { ErrorCode, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
-import { redact } from './redact.js';
+import { redact, redactValue } from './redact.js';
 import { parseRetryAfter, readJson } from './transport.js';
 import type { TokenSet } from './types.js';
 
@@ -124,6 +124,7 @@ export function errorFromAnswer(
         error: redact(fields.error, secrets),
         description: fields.description === undefined ? undefined : redact(fields.description, secrets),
         uri: fields.uri === undefined ? undefined : redact(fields.uri, secrets),
+        details: fields.details === undefined ? undefined : redactValue(fields.details, secrets),
       });
     }
   }

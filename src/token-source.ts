@@ -15,7 +15,7 @@ export interface TokenSourceOptions {
   tokens?: TokenSet;
   /** Where tokens are kept across restarts and shared between instances. Default: {@link memoryStore}. */
   store?: TokenStore;
-  /** The store key. Default: `tokengate:<profile name>:<client id>`. */
+  /** The store key. Default: {@link storeKey} of the profile. */
   key?: string;
   /** A token is replaced this many ms before it expires (less for very short lifetimes). Default 30 000. */
   skew?: number;
@@ -55,6 +55,15 @@ export interface TokenSource {
   clear(): Promise<void>;
 }
 
+/**
+ * The default store key of a profile's tokens: `tokengate:<name>:<client id>@<token host>`, plus the
+ * user for a password grant, so two shops or two users never share an entry.
+ */
+export function storeKey(profile: Pick<Profile, 'name' | 'clientId' | 'tokenUrl' | 'grant'>): string {
+  const user = profile.grant?.['username'];
+  return `tokengate:${profile.name}:${profile.clientId}@${new URL(profile.tokenUrl).host}${user === undefined ? '' : `:${user}`}`;
+}
+
 const DEFAULT_SKEW = 30_000;
 const BASE_BACKOFF = 250;
 const MAX_BACKOFF = 5_000;
@@ -73,7 +82,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  */
 export function createTokenSource(profile: Profile, options: TokenSourceOptions = {}): TokenSource {
   const store = options.store ?? memoryStore();
-  const key = options.key ?? `tokengate:${profile.name}:${profile.clientId}`;
+  const key = options.key ?? storeKey(profile);
   const skew = options.skew ?? DEFAULT_SKEW;
   const retries = options.retries ?? 2;
   const maxRetryAfter = options.maxRetryAfter ?? 30_000;
@@ -148,8 +157,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const { tokens, obtainedAt } =
-      refreshToken !== undefined ? await refresh(refreshToken) : await request(() => profileGrant(profile, requestOptions()), grantName());
+    const { tokens, obtainedAt } = refreshToken !== undefined ? await refresh(refreshToken) : await fromProfileGrant();
     // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
     await store.set(key, tokens);
     adopt(tokens, obtainedAt);
@@ -165,7 +173,18 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
       await store.delete(key);
       // A source that got its tokens with the profile's own grant (Shopware's password grant) starts over.
       const ownGrant = !linked && profile.grant !== undefined && profile.grant['grant_type'] !== 'refresh_token';
-      if (ownGrant) return request(() => profileGrant(profile, requestOptions()), grantName());
+      if (ownGrant) return fromProfileGrant();
+      throw linkRequired(error);
+    }
+  }
+
+  /** The profile's own grant; a refused long-lived refresh token (Eshopbox's) means linking again. */
+  async function fromProfileGrant(): Promise<Obtained> {
+    try {
+      return await request(() => profileGrant(profile, requestOptions()), grantName());
+    } catch (error) {
+      if (!isOAuthError(error) || error.code !== 'invalid_grant' || grantName() !== 'refresh_token') throw error;
+      await store.delete(key);
       throw linkRequired(error);
     }
   }

@@ -7,7 +7,7 @@ import { chromiumPath, chromiumArgs } from '../helpers/chromium.js';
 
 // Several tabs of one origin in real Chromium share IndexedDB and Web Locks: when their token has
 // expired, one tab refreshes and the others read its result from the store.
-const KEY = 'tokengate:oauth2:spa';
+let KEY = ''; // tokengate:oauth2:spa@127.0.0.1:<port>, set once the server listens
 let server: Server;
 let origin: string;
 let browser: Browser;
@@ -53,6 +53,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  KEY = `tokengate:oauth2:spa@${new URL(origin).host}`;
   browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
 });
 

@@ -84,3 +84,17 @@ describe('no secret, token, code or verifier in any error', () => {
     expect(everythingPrintable(error)).not.toContain(CODE);
   });
 });
+
+describe('vendor error details are redacted too', () => {
+  it('scrubs every string inside details', async () => {
+    const mock = mockFetch(() => Response.json({ errors: [{ detail: `bad ${REFRESH}`, meta: { echo: [SECRET] } }] }, { status: 400 }));
+    const profile = {
+      ...oauth2({ tokenUrl: 'https://as.example/token', clientId: 'shop', clientSecret: SECRET, fetch: mock.fetch }),
+      mapErrorBody: (body: unknown) => ({ error: 'invalid_grant', details: (body as { errors: unknown }).errors }),
+    };
+    const error = await refreshTokenGrant(profile, REFRESH).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'invalid_grant' });
+    const printed = everythingPrintable(error) + JSON.stringify((error as { details: unknown }).details);
+    for (const canary of [SECRET, REFRESH]) expect(printed).not.toContain(canary);
+  });
+});

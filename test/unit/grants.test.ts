@@ -67,7 +67,7 @@ describe('every grant × client authentication × body encoding sends exactly wh
           expect(request.url).toBe('https://as.example/oauth/token');
           expect(request.redirect).toBe('manual');
           expect(request.headers.get('accept')).toBe('application/json');
-          expect(request.headers.get('content-type')).toBe(encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded;charset=UTF-8');
+          expect(request.headers.get('content-type')).toBe(encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded');
           expect(request.headers.get('authorization')).toBe(auth.header ?? null);
           expect(bodyOf(request, encoding)).toEqual({ ...grant.body, ...auth.body });
         });

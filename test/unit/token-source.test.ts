@@ -143,7 +143,7 @@ describe('createTokenSource', () => {
     events.push(`use ${tokens.accessToken}`);
     expect(events.at(-2)).toBe(`store ${tokens.refreshToken}`);
     expect(events.at(-1)).toBe(`use ${tokens.accessToken}`);
-    expect((await inner.get('tokengate:oauth2:c'))?.refreshToken).toBe(tokens.refreshToken);
+    expect((await inner.get('tokengate:oauth2:c@as.example'))?.refreshToken).toBe(tokens.refreshToken);
   });
 
   it('treats invalid_grant on refresh as terminal: clears the store, tells the app, never retries', async () => {
@@ -159,7 +159,7 @@ describe('createTokenSource', () => {
     await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
     mock.expectCount(1);
     expect(calls).toEqual([ErrorCode.LINK_REQUIRED, ErrorCode.LINK_REQUIRED]);
-    await expect(store.get('tokengate:oauth2:c')).resolves.toBeUndefined();
+    await expect(store.get('tokengate:oauth2:c@as.example')).resolves.toBeUndefined();
   });
 
   it('keeps the minimum interval between token requests, also after a 401', async () => {
@@ -232,7 +232,7 @@ describe('createTokenSource', () => {
     const { source, mock } = setup([issuing()], { store });
     await source.getToken();
     await source.clear();
-    await expect(store.get('tokengate:oauth2:c')).resolves.toBeUndefined();
+    await expect(store.get('tokengate:oauth2:c@as.example')).resolves.toBeUndefined();
     await source.getToken();
     mock.expectCount(2);
   });
@@ -249,6 +249,18 @@ describe('peek', () => {
     expect(source.peek()).toBeUndefined();
     source.invalidate(tokens.accessToken);
     expect(source.peek()).toBeUndefined();
+    mock.expectCount(1);
+  });
+});
+
+describe('a long-lived refresh token as the profile grant (Eshopbox)', () => {
+  it('refused on the first request → link required, not a bare invalid_grant', async () => {
+    const calls: string[] = [];
+    const { mock, source } = setup([() => json({ error: 'invalid_grant' }, 400)], { onLinkRequired: (e) => calls.push(e.code) }, {
+      grant: { grant_type: 'refresh_token', refresh_token: 'app-rt' },
+    });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+    expect(calls).toEqual([ErrorCode.LINK_REQUIRED]);
     mock.expectCount(1);
   });
 });

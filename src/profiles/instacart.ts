@@ -1,0 +1,193 @@
+import { clientSecretPost } from '../client-auth.js';
+import { ErrorCode, TokenGateError, type OAuthErrorFields } from '../errors.js';
+import { checkEndpoint, requireString, type Profile } from '../profile.js';
+import { redact } from '../redact.js';
+import { errorFromAnswer } from '../token-response.js';
+import { readJson, send } from '../transport.js';
+import type { FetchLike } from '../types.js';
+import type { CommonProfileOptions } from './oauth2.js';
+
+/**
+ * The Instacart Connect environments.
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export type InstacartEnvironment = 'production' | 'development';
+
+/**
+ * Options of {@link instacart}: environment, app credentials and the app token's scopes.
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export interface InstacartOptions extends CommonProfileOptions {
+  environment: InstacartEnvironment;
+  clientId: string;
+  clientSecret: string;
+  /** Scopes of the app token, e.g. `connect:fulfillment`; a space-separated string or a list. */
+  scope: string | readonly string[];
+  /** Default `{host}/v2/oauth/token`. */
+  tokenUrl?: string;
+  /** No default: the document describes account linking only through the fulfillment sandbox. */
+  authorizeUrl?: string;
+  /** Default: the environment's host. */
+  apiBaseUrl?: string;
+}
+
+// Instacart "Authorize an Instacart user for account linking" shows connect.instacart.com; the development
+// host is Instacart Connect's test environment, where the fulfillment sandbox lives.
+const HOSTS: Readonly<Record<InstacartEnvironment, string>> = {
+  production: 'https://connect.instacart.com',
+  development: 'https://connect.dev.instacart.tools',
+};
+
+/**
+ * Instacart Connect: an app token from the client credentials grant (JSON body with client_id,
+ * client_secret, grant_type and scope), and account linking codes exchanged with the authorization
+ * code grant. Errors come in Instacart's own `error` / `errors` shape.
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export function instacart(options: InstacartOptions): Profile {
+  const environment: unknown = options.environment;
+  if (typeof environment !== 'string' || !Object.hasOwn(HOSTS, environment)) {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
+  }
+  const host = HOSTS[environment as InstacartEnvironment];
+  const clientId = requireString('clientId', options.clientId);
+  const clientSecret = requireString('clientSecret', options.clientSecret);
+  const scope = scopeList(options.scope);
+  if (scope === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  const secrets = [clientSecret];
+  return {
+    name: 'instacart',
+    clientId,
+    tokenUrl: options.tokenUrl === undefined ? `${host}/v2/oauth/token` : checkEndpoint('tokenUrl', options.tokenUrl),
+    authorizeUrl: options.authorizeUrl === undefined ? undefined : checkEndpoint('authorizeUrl', options.authorizeUrl),
+    apiBaseUrl: options.apiBaseUrl === undefined ? host : checkEndpoint('apiBaseUrl', options.apiBaseUrl).replace(/\/+$/, ''),
+    // Instacart Connect token endpoint (not in the seed document): JSON body of client_id, client_secret, grant_type, scope.
+    clientAuth: clientSecretPost(clientId, clientSecret),
+    bodyEncoding: 'json',
+    scope,
+    scopeSeparator: ' ',
+    grant: { grant_type: 'client_credentials' },
+    mapErrorBody: (body, status) => mapInstacartError(body, status, secrets),
+    secrets,
+    fetch: options.fetch,
+    timeout: options.timeout,
+    maxResponseBytes: options.maxResponseBytes,
+  };
+}
+
+function scopeList(value: unknown): string[] | undefined {
+  const list = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? (value as unknown[]) : [];
+  const scopes = list.filter((item): item is string => typeof item === 'string' && item.length > 0);
+  if (scopes.length === 0 || scopes.length !== list.filter((item) => item !== '').length) return undefined;
+  return scopes.some((item) => item.includes(' ')) ? undefined : scopes;
+}
+
+/**
+ * One entry of an Instacart error answer, without its message (that goes into the description).
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export interface InstacartErrorDetail {
+  /** Instacart's error code, e.g. `1001`. */
+  code?: number | string;
+  /** `meta.key`: the field the error is about, e.g. `user_id`. */
+  key?: string;
+}
+
+/**
+ * Instacart Connect "4XX Errors": "Error responses return either a single error or multiple errors",
+ * `{"error":{"message","code","meta":{"key"}}}` or `{"errors":[...]}`. A standard RFC 6749 §5.2 body
+ * (`error` is a string) falls back to the standard mapping.
+ */
+function mapInstacartError(body: unknown, status: number, secrets: readonly string[]): OAuthErrorFields | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const list: unknown[] | undefined = Array.isArray(record['errors'])
+    ? record['errors']
+    : typeof record['error'] === 'object' && record['error'] !== null
+      ? [record['error']]
+      : undefined;
+  const entries = list?.filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null);
+  if (entries === undefined || entries.length === 0) return undefined;
+  const messages = entries.map((entry) => entry['message']).filter((message): message is string => typeof message === 'string' && message.length > 0);
+  return {
+    error: status === 400 ? 'invalid_request' : status === 401 ? 'invalid_client' : status === 403 ? 'access_denied' : 'server_error',
+    description: messages.length === 0 ? undefined : messages.join('; '),
+    details: entries.map((entry) => detailOf(entry, secrets)),
+  };
+}
+
+function detailOf(entry: Record<string, unknown>, secrets: readonly string[]): InstacartErrorDetail {
+  const code = entry['code'];
+  const meta = entry['meta'];
+  const key = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['key'] : undefined;
+  return {
+    ...(typeof code === 'number' && Number.isFinite(code) ? { code } : typeof code === 'string' && code !== '' ? { code: redact(code, secrets) } : {}),
+    ...(typeof key === 'string' && key !== '' ? { key: redact(key, secrets) } : {}),
+  };
+}
+
+/**
+ * Options of {@link authorizeSandboxUser}.
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export interface AuthorizeSandboxUserOptions {
+  /** The ID of the test user made with the fulfillment sandbox's "create Instacart user" endpoint. */
+  userId: number | string;
+  /** A valid app token (client credentials) of this profile. */
+  appToken: string;
+  /** The redirect URI the code is issued for; pass the same one to the code exchange. */
+  redirectUri: string;
+  /** Scopes to authorize; a space-separated string or a list. */
+  scope: string | readonly string[];
+  /** The PKCE S256 challenge of the verifier you keep for the code exchange (`createPkce().challenge`). */
+  codeChallenge: string;
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+  /** Milliseconds before `ERR_TIMEOUT`. Default: the profile's, else 10 000. */
+  timeout?: number;
+}
+
+/**
+ * Authorizes an Instacart fulfillment sandbox user for account linking and returns the authorization
+ * code, to be exchanged with `authorizationCodeGrant(profile, { code, codeVerifier, redirectUri })`.
+ * The code challenge method is always S256.
+ *
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ */
+export async function authorizeSandboxUser(profile: Profile, options: AuthorizeSandboxUserOptions): Promise<string> {
+  if (profile.apiBaseUrl === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `The ${profile.name} profile has no apiBaseUrl`);
+  const userId = typeof options.userId === 'number' ? (Number.isSafeInteger(options.userId) && options.userId >= 0 ? String(options.userId) : '') : options.userId;
+  // Instacart "Authorize an Instacart user for account linking": user_id is an integer path parameter.
+  if (typeof userId !== 'string' || !/^\d{1,20}$/.test(userId)) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'userId must be a non-negative integer');
+  const appToken = requireString('appToken', options.appToken);
+  const redirectUri = requireString('redirectUri', options.redirectUri);
+  const codeChallenge = requireString('codeChallenge', options.codeChallenge);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
+    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'codeChallenge must be an S256 challenge (43 base64url characters)');
+  }
+  const scope = scopeList(options.scope);
+  if (scope === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  const url = `${profile.apiBaseUrl.replace(/\/+$/, '')}/v2/fulfillment_sandbox/instacart_users/${userId}/authorize`;
+  const label = `${profile.name} sandbox authorize endpoint`;
+  const timeout = options.timeout ?? profile.timeout;
+  const headers = new Headers({ accept: 'application/json', authorization: `Bearer ${appToken}`, 'content-type': 'application/json' });
+  // Instacart "Authorize an Instacart user for account linking": exactly these four JSON fields.
+  const body = JSON.stringify({ redirect_uri: redirectUri, scope: scope.join(' '), code_challenge_method: 'S256', code_challenge: codeChallenge });
+  const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
+  const answer = await readJson(response, { label, maxBytes: profile.maxResponseBytes, timeout, signal: options.signal });
+  if (!response.ok) throw errorFromAnswer(profile, response, answer, label, [...profile.secrets, appToken]);
+  const status = { status: response.status };
+  if (answer.kind === 'html') throw new TokenGateError(ErrorCode.HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${response.status})`, status);
+  if (answer.kind === 'other') {
+    throw new TokenGateError(ErrorCode.CONTENT_TYPE, `The ${label} answered with Content-Type ${answer.contentType} instead of application/json (HTTP ${response.status})`, status);
+  }
+  if (answer.kind === 'invalid') throw new TokenGateError(ErrorCode.INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${response.status})`, status);
+  const code = typeof answer.value === 'object' && answer.value !== null ? (answer.value as Record<string, unknown>)['code'] : undefined;
+  if (typeof code !== 'string' || code.length === 0) throw new TokenGateError(ErrorCode.INVALID_RESPONSE, `The ${label} answer has a missing or invalid "code"`, status);
+  return code;
+}
