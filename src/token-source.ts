@@ -13,6 +13,12 @@ export interface TokenSourceOptions {
    * never falls back to the profile's own grant, which would swap the user's token for the app's.
    */
   tokens?: TokenSet;
+  /**
+   * The tokens come from account linking: renew them only by refreshing, never with the profile's own
+   * grant. Default: true when `tokens` is given. A server that reloads a linked set from its store
+   * passes it explicitly.
+   */
+  linked?: boolean;
   /** Where tokens are kept across restarts and shared between instances. Default: {@link memoryStore}. */
   store?: TokenStore;
   /** The store key. Default: {@link storeKey} of the profile. */
@@ -90,8 +96,8 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
 
-  const linked = options.tokens !== undefined;
-  let seeded = linked;
+  const linked = options.linked ?? options.tokens !== undefined;
+  let seeded = options.tokens !== undefined;
   /** The access token last invalidated: a store still holding it holds nothing usable. */
   let rejected: string | undefined;
   let flight: Promise<TokenSet> | undefined;

@@ -264,3 +264,17 @@ describe('a long-lived refresh token as the profile grant (Eshopbox)', () => {
     mock.expectCount(1);
   });
 });
+
+describe('linked: true without a seed (a server reloading a linked set from its store)', () => {
+  it('refreshes the stored set and never falls back to the app grant', async () => {
+    const time = fakeTime();
+    const store = memoryStore();
+    await store.set('linked', { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' });
+    const { mock, source } = setup([issuing(3600, true), () => json({ error: 'invalid_grant' }, 400)], { store, key: 'linked', linked: true });
+    await source.getToken();
+    expect(new URLSearchParams(mock.requests[0]!.body).get('grant_type')).toBe('refresh_token');
+    await source.clear();
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+    mock.expectCount(1);
+  });
+});

@@ -1,0 +1,70 @@
+import { createFaultBoard, type FaultBoard } from './faults.js';
+import { createTokenStore, type TokenStore } from './tokens.js';
+import { VENDORS, type SandboxConfig, type SandboxStats, type VendorName } from './types.js';
+
+/** A test user made through the Instacart fulfillment sandbox. */
+export interface InstacartUser {
+  readonly id: number;
+  readonly firstName: string;
+  readonly lastName: string;
+}
+
+/** An Instacart authorization code and what it was bound to when issued. */
+export interface InstacartCode {
+  readonly userId: number;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly codeChallenge: string;
+  readonly expiresAt: number;
+  /** Shared by every token issued from this code. */
+  readonly family: string;
+  /** Set at the first exchange attempt: a code is presented once. */
+  used: boolean;
+}
+
+/** Everything one sandbox remembers; `POST /_reset` replaces it whole. */
+export interface SandboxState {
+  readonly config: SandboxConfig;
+  readonly tokens: TokenStore;
+  readonly faults: FaultBoard;
+  readonly stats: SandboxStats;
+  /** instellix: when each `realm/client` last got a token (the 5 s rule). */
+  readonly instellixLastIssued: Map<string, number>;
+  readonly instacartUsers: Map<number, InstacartUser>;
+  readonly instacartCodes: Map<string, InstacartCode>;
+  /** The next Instacart test user id. */
+  nextInstacartUserId: number;
+}
+
+function perVendor(): Record<VendorName, number> {
+  return Object.fromEntries(VENDORS.map((vendor) => [vendor, 0])) as Record<VendorName, number>;
+}
+
+/** A fresh state: no tokens but the Eshopbox app refresh token, no faults, zero stats. */
+export function createState(config: SandboxConfig): SandboxState {
+  const tokens = createTokenStore();
+  // Eshopbox doc 001: the refresh token comes with the app, long-lived and never rotated.
+  tokens.add(config.credentials.eshopbox.refreshToken, {
+    vendor: 'eshopbox',
+    kind: 'refresh',
+    subject: 'app',
+    clientId: config.credentials.eshopbox.clientId,
+    expiresAt: undefined,
+  });
+  return {
+    config,
+    tokens,
+    faults: createFaultBoard(),
+    stats: { tokenRequests: perVendor(), refusedPolls: 0, apiCalls: perVendor() },
+    instellixLastIssued: new Map(),
+    instacartUsers: new Map(),
+    instacartCodes: new Map(),
+    nextInstacartUserId: 100_001,
+  };
+}
+
+/** Deadline in epoch ms for a token issued now with a lifetime in seconds. */
+export function expiresAt(state: SandboxState, lifetimeSeconds: number): number {
+  return state.config.now() + lifetimeSeconds * 1000;
+}
