@@ -90,6 +90,8 @@ export interface OAuthErrorFields {
   uri?: string | undefined;
   status?: number | undefined;
   retryAfter?: number | undefined;
+  /** Which endpoint answered, for the message (`instacart token endpoint`). Default: the authorization server. */
+  endpoint?: string | undefined;
   /** Vendor-specific structured details (e.g. Instacart `errors[].meta`), already redacted. */
   details?: unknown;
 }
@@ -107,7 +109,8 @@ export class OAuthError extends TokenGateError {
   readonly details: unknown;
 
   constructor(fields: OAuthErrorFields) {
-    const where = fields.status === undefined ? 'authorization server' : `token endpoint (HTTP ${fields.status})`;
+    const endpoint = fields.endpoint ?? (fields.status === undefined ? 'authorization server' : 'token endpoint');
+    const where = fields.status === undefined ? endpoint : `${endpoint} (HTTP ${fields.status})`;
     const description = fields.description === undefined ? '' : `: ${fields.description}`;
     super(fields.error, `The ${where} answered ${fields.error}${description}`, {
       ...(fields.status === undefined ? {} : { status: fields.status }),

@@ -122,5 +122,7 @@ export async function profileGrant(profile: Profile, options: RequestOptions = {
   if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {
     params['scope'] = profile.scope.join(profile.scopeSeparator);
   }
-  return requestToken(profile, params, { ...options, previousRefreshToken: params['refresh_token'] });
+  // A long-lived refresh token in the grant (Eshopbox) is the profile's credential: it is not copied
+  // into the token set, so stores never hold it; the next renewal uses the grant again.
+  return requestToken(profile, params, options);
 }

@@ -121,6 +121,7 @@ export function errorFromAnswer(
         ...fields,
         ...extra,
         status,
+        endpoint: label,
         error: redact(fields.error, secrets),
         description: fields.description === undefined ? undefined : redact(fields.description, secrets),
         uri: fields.uri === undefined ? undefined : redact(fields.uri, secrets),

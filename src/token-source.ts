@@ -163,7 +163,10 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const { tokens, obtainedAt } = refreshToken !== undefined ? await refresh(refreshToken) : await fromProfileGrant();
+    const obtained = refreshToken !== undefined ? await refresh(refreshToken) : await fromProfileGrant();
+    // RFC 6749 §6: a refresh answer without scope keeps the scope originally granted.
+    const tokens = obtained.tokens.scope === undefined && held?.scope !== undefined ? { ...obtained.tokens, scope: held.scope } : obtained.tokens;
+    const { obtainedAt } = obtained;
     // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
     await store.set(key, tokens);
     adopt(tokens, obtainedAt);

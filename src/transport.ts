@@ -32,7 +32,8 @@ export async function send(url: string, init: RequestInit, options: SendOptions)
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const response = await fetchFn(url, { ...init, redirect: 'manual', signal: controller.signal });
-    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+    // A browser's answer to redirect: 'manual' (workers-types does not list this type).
+    if ((response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
       await response.body?.cancel().catch(() => {});
       throw new TokenGateError(ErrorCode.UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
     }
@@ -94,7 +95,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
     if (options.signal?.aborted) throw new TokenGateError(ErrorCode.ABORTED, `Reading the ${options.label} answer was aborted`);
     throw new TokenGateError(ErrorCode.NETWORK, `The ${options.label} answer broke off`, { status: response.status, cause: error });
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
   const bytes = new Uint8Array(total);

@@ -278,3 +278,13 @@ describe('linked: true without a seed (a server reloading a linked set from its 
     mock.expectCount(1);
   });
 });
+
+describe('refresh answers without scope (RFC 6749 §6)', () => {
+  it('keep the scope originally granted', async () => {
+    const time = fakeTime();
+    const { source } = setup([() => json({ access_token: 'at-new', token_type: 'Bearer', expires_in: 60 })], {
+      tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt', scope: ['write'] },
+    });
+    await expect(source.getToken()).resolves.toMatchObject({ accessToken: 'at-new', scope: ['write'], refreshToken: 'rt' });
+  });
+});

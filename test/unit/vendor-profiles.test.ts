@@ -181,7 +181,8 @@ describe('eshopbox', () => {
     mock.expectCount(1);
     expectTokenRequest(mock.requests[0]!, TOKEN_URL, FORM);
     expect(formBody(mock.requests[0]!)).toEqual(documented);
-    expect(tokens).toEqual({ accessToken: 'esb-at', tokenType: 'Bearer', expiresAt: NOW + 3_600_000, refreshToken: REFRESH, scope: ['openid', 'profile'] });
+    // The app's long-lived refresh token is the profile's credential: never copied into the set.
+    expect(tokens).toEqual({ accessToken: 'esb-at', tokenType: 'Bearer', expiresAt: NOW + 3_600_000, scope: ['openid', 'profile'] });
   });
 
   it('sends the same documented request again before the token expires', async () => {

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_LIFETIMES, SANDBOX_CREDENTIALS } from './credentials.js';
 import { setFault, statsSnapshot } from './control.js';
+import { echo } from './echo.js';
 import { eshopboxRoutes } from './eshopbox.js';
 import { faultAnswer } from './fault-answers.js';
 import { empty, json, methodNotAllowed, notFound } from './http.js';
@@ -84,7 +85,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         state = createState(config);
         return empty(204);
       default:
-        return undefined;
+        return path.startsWith('/_echo/') ? echo(request, path) : undefined;
     }
   }
 

@@ -19,7 +19,7 @@ function basicCredentials(header: string | null): { clientId: string; clientSecr
   if (encoded === undefined) return undefined;
   try {
     const bytes = Uint8Array.from(atob(encoded), (char) => char.charCodeAt(0));
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
     const colon = text.indexOf(':');
     if (colon < 0) return undefined;
     return { clientId: text.slice(0, colon), clientSecret: text.slice(colon + 1) };
