@@ -55,6 +55,23 @@ export default defineConfig({
           include: [...unit, 'test/workerd/**/*.test.ts'],
         },
       },
+      {
+        // The Worker itself, from wrangler.toml: real KV and Durable Object bindings in workerd.
+        plugins: [
+          cloudflareTest({
+            main: './worker/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            // A smaller per-caller budget (30 requests) keeps the rate-limit test short.
+            miniflare: { bindings: { RATE_LIMIT_PER_MINUTE: 120 } },
+          }),
+        ],
+        resolve: { alias: packageAliases },
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
     ],
   },
 });

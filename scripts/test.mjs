@@ -15,8 +15,9 @@ if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
 let failedSteps = 0;
 console.log('» build');
 if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0) failedSteps++;
-console.log('» typecheck tests');
+console.log('» typecheck tests and the Worker');
 if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json']) !== 0) failedSteps++;
+if (run(['node_modules/typescript/bin/tsc', '-p', 'worker/tsconfig.json']) !== 0) failedSteps++;
 
 mkdirSync('test-results', { recursive: true });
 const report = 'test-results/vitest.json';

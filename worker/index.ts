@@ -1,19 +1,67 @@
-import { ErrorCode } from 'tokengate';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Env } from './env.js';
+import { errorResponse, json } from './http/responses.js';
+import { log } from './log.js';
+import { createRateLimits, type RateLimits } from './rate-limits.js';
+import { handleApi } from './routes/api.js';
+import { handleLink } from './routes/link.js';
+import { handleStatus } from './routes/status.js';
+import { handleToken } from './routes/token.js';
+import { isolateSandbox, upstreamFetch } from './upstream.js';
 
-interface Env {
-  ASSETS: { fetch(request: Request): Promise<Response> };
+export { TokenCoordinator } from './coordinator.js';
+
+/** Checked once per isolate, at the first request (a Worker has no start-up hook with env). */
+let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error: ConfigError } | undefined;
+
+function load(env: Env): { config: Config; limits: RateLimits } | { error: ConfigError } {
+  if (loaded?.env !== env) {
+    try {
+      const config = loadConfig(env, upstreamFetch(env['SANDBOX'] === 'on'));
+      loaded = { env, config, limits: createRateLimits(config.rateLimitPerMinute) };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      log({ at: 'config', error: error.message });
+      loaded = { env, error };
+    }
+  }
+  return loaded;
 }
 
-const json = (body: unknown, status = 200): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+const API = /^\/api\/([a-z][a-z0-9-]*)(\/.*)?$/;
+const LINK = /^\/link\/([a-z][a-z0-9-]*)\/([a-z]+)$/;
+const TOKEN = /^\/token\/([a-z][a-z0-9-]*)$/;
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    if (pathname === '/healthz') return json({ ok: true, service: 'tokengate' });
-    if (pathname.startsWith('/api/') || pathname.startsWith('/link/') || pathname.startsWith('/token/') || pathname.startsWith('/sandbox/')) {
-      return json({ error: 'not_found', code: ErrorCode.INVALID_CONFIG, message: 'No vendor is configured for this route yet' }, 404);
+    const url = new URL(request.url);
+    if (url.pathname === '/healthz') return json({ ok: true, service: 'tokengate' });
+    const state = load(env);
+    if ('error' in state) return errorResponse(500, 'configuration_error', state.error.message);
+    const { config, limits } = state;
+    try {
+      const api = API.exec(url.pathname);
+      if (api) {
+        // The path after the vendor, from the raw URL: URL.pathname has already resolved dot segments.
+        const raw = request.url.slice(request.url.indexOf('/api/') + 5 + api[1]!.length);
+        const caller = request.headers.get('cf-connecting-ip') ?? 'local';
+        return await handleApi(request, { env, config, limits, caller }, api[1]!, raw);
+      }
+      const link = LINK.exec(url.pathname);
+      if (link) return await handleLink(request, { env, config }, link[1]!, link[2]!);
+      const token = TOKEN.exec(url.pathname);
+      if (token) return await handleToken(request, env, config, token[1]!);
+      if (url.pathname === '/status') return await handleStatus(request, env, config);
+      if (url.pathname === '/sandbox' || url.pathname.startsWith('/sandbox/')) {
+        if (!config.sandbox) return errorResponse(404, 'not_found', 'The vendor sandbox is off');
+        return await isolateSandbox().fetch(request);
+      }
+      if (env.ASSETS !== undefined) return await env.ASSETS.fetch(request);
+      return errorResponse(404, 'not_found', 'Not found');
+    } catch (error) {
+      // Anything unexpected: a 500 that says nothing about its cause to the caller; the log has the kind.
+      log({ at: 'unhandled', path: url.pathname, kind: error instanceof Error ? error.name : typeof error });
+      return errorResponse(500, 'internal_error', 'Internal error');
     }
-    return env.ASSETS.fetch(request);
   },
-};
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,173 @@
+import { createPkce, createState } from 'tokengate';
+import { describe, expect, it } from 'vitest';
+import { browser, call, ORIGIN, sandboxStats, seen, setCookies } from './helpers.js';
+
+// Account linking through the Worker against the Instacart fulfillment sandbox: the BFF way (tokens
+// stay in the Worker, the browser holds an HttpOnly session cookie) and the token-mediating way
+// (SECURITY.md rows 1, 3, 4, 5, 7, 8).
+
+const cookieHeader = (cookies: { name: string; value: string }[]): string => cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+
+async function startBff(base = ORIGIN) {
+  const start = await call('/link/instacart/start', {}, base);
+  expect(start.status).toBe(303);
+  const location = new URL(start.headers.get('location')!);
+  const [linkCookie] = setCookies(start);
+  return { start, location, linkCookie: linkCookie! };
+}
+
+describe('BFF linking', () => {
+  it('start → callback → linked session → API call as the user, with every cookie locked down (row 8)', async () => {
+    const { location, linkCookie } = await startBff();
+    expect(location.origin + location.pathname).toBe(`${ORIGIN}/link/instacart/callback`);
+    expect(location.searchParams.get('code')).toBeTruthy();
+    expect(linkCookie.name).toBe('__Host-tg_link');
+    expect([...linkCookie.attributes.keys()].sort()).toEqual(['httponly', 'max-age', 'path', 'samesite', 'secure']);
+    expect(linkCookie.attributes.get('samesite')).toBe('Lax');
+    expect(linkCookie.attributes.get('path')).toBe('/');
+
+    const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get('location')).toBe('/?linked=instacart');
+    const cookies = setCookies(callback);
+    const session = cookies.find((c) => c.name === '__Host-tg_session')!;
+    const cleared = cookies.find((c) => c.name === '__Host-tg_link')!;
+    expect(session.attributes.get('samesite')).toBe('Strict');
+    for (const cookie of cookies) {
+      expect(cookie.name.startsWith('__Host-')).toBe(true);
+      expect(cookie.attributes.has('secure') && cookie.attributes.has('httponly')).toBe(true);
+      expect(cookie.attributes.get('path')).toBe('/');
+      expect(cookie.attributes.has('domain')).toBe(false);
+    }
+    expect(cleared.attributes.get('max-age')).toBe('0');
+
+    const me = await call('/api/instacart/v2/fulfillment/users/self', { headers: browser({ cookie: cookieHeader([session]) }) });
+    expect(me.status).toBe(200);
+    await expect(me.json()).resolves.toMatchObject({ id: expect.any(Number) });
+    const status = await call('/link/instacart/status', { headers: { cookie: cookieHeader([session]) } });
+    await expect(status.json()).resolves.toMatchObject({ linked: true });
+
+    const unlink = await call('/link/instacart/unlink', { method: 'POST', headers: browser({ cookie: cookieHeader([session]) }) });
+    expect(unlink.status).toBe(200);
+    const after = await call('/api/instacart/v2/fulfillment/users/self', { headers: browser({ cookie: cookieHeader([session]) }) });
+    expect(after.status).toBe(401);
+  });
+
+  it('a session route without a linked session is refused', async () => {
+    const response = await call('/api/instacart/v2/fulfillment/users/self', { headers: browser() });
+    expect(response.status).toBe(401);
+    await expect(response.json()).resolves.toMatchObject({ error: 'not_linked' });
+  });
+});
+
+describe('state and transaction checks (rows 1, 4, 5)', () => {
+  it('no cookie, no state, a wrong state: each 4xx, and the token endpoint is never called', async () => {
+    const { location, linkCookie } = await startBff();
+    const code = location.searchParams.get('code')!;
+    const state = location.searchParams.get('state')!;
+    const before = (await sandboxStats()).tokenRequests['instacart']!;
+    const noCookie = await call(`/link/instacart/callback?code=${code}&state=${state}`);
+    expect(noCookie.status).toBe(400);
+    const noState = await call(`/link/instacart/callback?code=${code}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(noState.status).toBe(400);
+    await expect(noState.json()).resolves.toMatchObject({ reason: 'ERR_STATE_MISSING' });
+    // The transaction was consumed by that attempt: a later correct callback finds nothing (one-time).
+    const again = await call(`/link/instacart/callback?code=${code}&state=${state}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(again.status).toBe(400);
+    await expect(again.json()).resolves.toMatchObject({ reason: 'ERR_NO_TRANSACTION' });
+
+    const second = await startBff();
+    const before2 = (await sandboxStats()).tokenRequests['instacart']!;
+    const wrong = await call(`/link/instacart/callback?code=${second.location.searchParams.get('code')}&state=forged`, { headers: { cookie: cookieHeader([second.linkCookie]) } });
+    expect(wrong.status).toBe(400);
+    await expect(wrong.json()).resolves.toMatchObject({ reason: 'ERR_STATE_MISMATCH' });
+    const after = (await sandboxStats()).tokenRequests['instacart']!;
+    expect(after - before2).toBe(0);
+    expect(before2 - before).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a replayed callback finds the transaction consumed and makes no second token request (row 5)', async () => {
+    const { location, linkCookie } = await startBff();
+    const path = `${location.pathname}${location.search}`;
+    expect((await call(path, { headers: { cookie: cookieHeader([linkCookie]) } })).status).toBe(303);
+    const before = (await sandboxStats()).tokenRequests['instacart']!;
+    const replay = await call(path, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(replay.status).toBe(400);
+    await expect(replay.json()).resolves.toMatchObject({ reason: 'ERR_NO_TRANSACTION' });
+    expect((await sandboxStats()).tokenRequests['instacart']! - before).toBe(0);
+  });
+
+  it("one vendor's callback is refused on another vendor's route (row 4)", async () => {
+    const { location, linkCookie } = await startBff();
+    const onOther = await call(`/link/shopware/callback${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(onOther.status).toBe(404); // shopware has no linking: the route does not exist for it
+    const forgedIss = await call(`${location.pathname}${location.search}&iss=${encodeURIComponent('https://evil.example')}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(forgedIss.status).toBe(400);
+    await expect(forgedIss.json()).resolves.toMatchObject({ reason: 'ERR_ISSUER_MISMATCH' });
+  });
+
+  it('the redirect URI is configuration: a spoofed Host changes nothing (row 3)', async () => {
+    const { location } = await startBff('http://evil.example');
+    expect(location.origin).toBe(ORIGIN);
+  });
+});
+
+describe('token-mediating linking (row 7)', () => {
+  it('the browser runs PKCE, the Worker adds the secret, and only the access token comes back', async () => {
+    const config = await (await call('/link/instacart/config')).json() as { redirectUri: string; tokenUrl: string };
+    expect(config.redirectUri).toBe(`${ORIGIN}/callback.html`);
+    const { verifier, challenge } = await createPkce();
+    const state = createState();
+    const authorize = await call('/link/instacart/authorize', {
+      method: 'POST',
+      headers: browser({ 'content-type': 'application/json' }),
+      body: JSON.stringify({ state, code_challenge: challenge, code_challenge_method: 'S256' }),
+    });
+    expect(authorize.status).toBe(200);
+    const { callbackUrl } = (await authorize.json()) as { callbackUrl: string };
+    const callback = new URL(callbackUrl);
+    expect(callback.searchParams.get('state')).toBe(state);
+
+    const exchange = await call('/token/instacart', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, code_verifier: verifier, redirect_uri: config.redirectUri }),
+    });
+    expect(exchange.status).toBe(200);
+    expect(exchange.headers.get('cache-control')).toBe('no-store');
+    const body = (await exchange.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
+    const session = setCookies(exchange).find((c) => c.name === '__Host-tg_session')!;
+    expect(session.attributes.get('samesite')).toBe('Strict');
+
+    const renewed = await call('/token/instacart', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', cookie: cookieHeader([session]) },
+      body: 'grant_type=refresh_token',
+    });
+    expect(renewed.status).toBe(200);
+    expect(await renewed.json()).not.toHaveProperty('refresh_token');
+  });
+
+  it('a foreign origin cannot use the token endpoint, and a wrong verifier is refused', async () => {
+    const foreign = await call('/token/instacart', { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token' });
+    expect(foreign.status).toBe(403);
+    const { challenge } = await createPkce();
+    const authorize = await call('/link/instacart/authorize', { method: 'POST', headers: browser({ 'content-type': 'application/json' }), body: JSON.stringify({ state: 's', code_challenge: challenge, code_challenge_method: 'S256' }) });
+    const code = new URL(((await authorize.json()) as { callbackUrl: string }).callbackUrl).searchParams.get('code')!;
+    const other = await createPkce();
+    const exchange = await call('/token/instacart', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: other.verifier, redirect_uri: `${ORIGIN}/callback.html` }),
+    });
+    expect(exchange.status).toBe(400);
+    await expect(exchange.json()).resolves.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('no answer carries a refresh token or a sandbox secret', () => {
+    for (const answer of seen) {
+      expect(answer.body).not.toMatch(/refresh_token|sandbox-secret/);
+    }
+  });
+});

@@ -1,0 +1,177 @@
+import { TokenGateError, type FetchLike, type Profile } from 'tokengate';
+import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'tokengate/profiles';
+import * as v from 'valibot';
+import { parseKeyRing, type KeyRing } from './crypto.js';
+import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
+import { SANDBOX_CREDENTIALS } from './sandbox/index.js';
+
+/** The profile factories a vendor entry can name. */
+const FACTORIES = { instabox, eshopbox, instellix, shopware, instacart, oauth2 } as const;
+export type ProfileName = keyof typeof FACTORIES;
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const ACCESS = ['public', 'session', 'key'] as const;
+
+const nonEmpty = v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'));
+const origin = v.pipe(
+  v.string('must be a string'),
+  v.check((value) => {
+    try {
+      return new URL(value).origin === value;
+    } catch {
+      return false;
+    }
+  }, 'must be an origin like https://shop.example (scheme, host, optional port; no path or trailing slash)'),
+);
+
+const Route = v.object({
+  method: v.picklist(METHODS, `must be one of ${METHODS.join(', ')}`),
+  path: nonEmpty,
+  access: v.optional(v.picklist(ACCESS, `must be one of ${ACCESS.join(', ')}`), 'public'),
+});
+
+const Vendor = v.object({
+  profile: v.picklist(Object.keys(FACTORIES) as ProfileName[], `must be one of ${Object.keys(FACTORIES).join(', ')}`),
+  /** Non-secret profile options: clientId, realm, environment, shopUrl, username, scope, endpoint overrides. */
+  options: v.optional(v.record(v.string(), v.union([v.string(), v.array(v.string())], 'must be a string or a list of strings')), {}),
+  /** Profile option → name of the Worker secret that holds it, e.g. clientSecret = "INSTABOX_CLIENT_SECRET". */
+  secrets: v.optional(v.record(v.string(), v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, 'must name a secret in UPPER_SNAKE_CASE'))), {}),
+  routes: v.optional(v.array(Route, 'must be a list of { method, path, access }'), []),
+  /** Account linking for this vendor: the scope to ask for. Present = linking enabled. */
+  link: v.optional(v.object({ scope: v.optional(v.string()) })),
+});
+
+const Vars = v.object({
+  PUBLIC_ORIGIN: origin,
+  ALLOWED_ORIGINS: v.array(origin, 'must be a list of origins'),
+  SANDBOX: v.optional(v.picklist(['on', 'off'], 'must be "on" or "off"'), 'off'),
+  VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
+  RATE_LIMIT_PER_MINUTE: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.transform(Number))]), v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 120),
+});
+
+export interface VendorRuntime {
+  name: string;
+  profileName: ProfileName;
+  profile: Profile;
+  /** The one upstream the proxy talks to for this vendor: the profile's API base URL. */
+  upstream: URL;
+  allowlist: Allowlist;
+  /** The methods its routes allow, for CORS preflights. */
+  methods: string[];
+  link: { scope: string | undefined } | undefined;
+}
+
+export interface Config {
+  publicOrigin: string;
+  allowedOrigins: readonly string[];
+  sandbox: boolean;
+  vendors: ReadonlyMap<string, VendorRuntime>;
+  keys: KeyRing;
+  apiKey: string | undefined;
+  rateLimitPerMinute: number;
+}
+
+/** Raised for any configuration problem; the message names the key and never contains a secret. */
+export class ConfigError extends Error {
+  override name: string = 'ConfigError';
+}
+
+/** Demo values the sandbox accepts, used for missing secrets only while `SANDBOX = "on"`. */
+const SANDBOX_SECRETS: Readonly<Record<string, string>> = {
+  INSTABOX_CLIENT_SECRET: SANDBOX_CREDENTIALS.instabox.clientSecret,
+  ESHOPBOX_CLIENT_SECRET: SANDBOX_CREDENTIALS.eshopbox.clientSecret,
+  ESHOPBOX_REFRESH_TOKEN: SANDBOX_CREDENTIALS.eshopbox.refreshToken,
+  INSTELLIX_CLIENT_SECRET: SANDBOX_CREDENTIALS.instellix.clientSecret,
+  SHOPWARE_CLIENT_SECRET: SANDBOX_CREDENTIALS.shopware.clientSecret,
+  SHOPWARE_PASSWORD: SANDBOX_CREDENTIALS.shopware.password,
+  INSTACART_CLIENT_SECRET: SANDBOX_CREDENTIALS.instacart.clientSecret,
+  // Fixed development values: sandbox only, never used once SANDBOX is "off".
+  TOKENGATE_API_KEY: 'dev-api-key-sandbox-secret-5c2e',
+  TOKENGATE_KEYS: 'dev:ZGV2LW9ubHkta2V5LWZvci10aGUtc2FuZGJveC0wMDA',
+};
+
+/**
+ * Reads and checks the Worker's configuration: `wrangler.toml` vars and Worker secrets. Every problem
+ * is reported at once, each naming its key (`VENDORS.instabox.routes[1].path: ...`).
+ */
+export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLike): Config {
+  const parsed = v.safeParse(Vars, env);
+  if (!parsed.success) {
+    const lines = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? describeRoot(issue)}: ${issue.message}`);
+    throw new ConfigError(`tokengate configuration is invalid:\n- ${[...new Set(lines)].join('\n- ')}`);
+  }
+  const vars = parsed.output;
+  const sandbox = vars.SANDBOX === 'on';
+  const problems: string[] = [];
+  const secret = (name: string, label: string, required: boolean): string | undefined => {
+    const value = env[name];
+    if (typeof value === 'string' && value !== '') return value;
+    if (sandbox && SANDBOX_SECRETS[name] !== undefined) return SANDBOX_SECRETS[name];
+    if (required) problems.push(`${label}: the Worker secret ${name} is not set (wrangler secret put ${name}, or .dev.vars locally)`);
+    return undefined;
+  };
+
+  const vendors = new Map<string, VendorRuntime>();
+  for (const [name, vendor] of Object.entries(vars.VENDORS)) {
+    const at = `VENDORS.${name}`;
+    const options: Record<string, unknown> = { ...vendor.options, fetch: upstreamFetch };
+    for (const [option, secretName] of Object.entries(vendor.secrets)) options[option] = secret(secretName, `${at}.secrets.${option}`, true);
+    let profile: Profile;
+    try {
+      profile = (FACTORIES[vendor.profile] as (o: unknown) => Profile)(options);
+    } catch (error) {
+      problems.push(`${at}: ${error instanceof TokenGateError ? error.message : 'the profile options are invalid'}`);
+      continue;
+    }
+    if (profile.apiBaseUrl === undefined) {
+      problems.push(`${at}.options.apiBaseUrl: the ${vendor.profile} profile needs an API base URL to proxy to`);
+      continue;
+    }
+    let allowlist: Allowlist;
+    try {
+      allowlist = compileAllowlist(vendor.routes);
+    } catch (error) {
+      problems.push(`${at}.routes: ${error instanceof Error ? error.message : 'invalid'}`);
+      continue;
+    }
+    vendors.set(name, {
+      name,
+      profileName: vendor.profile,
+      profile,
+      upstream: new URL(profile.apiBaseUrl.endsWith('/') ? profile.apiBaseUrl : `${profile.apiBaseUrl}/`),
+      allowlist,
+      methods: [...new Set(vendor.routes.flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))],
+      link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
+    });
+  }
+
+  const usesKey = Object.values(vars.VENDORS).some((vendor) => vendor.routes.some((route) => route.access === 'key'));
+  const apiKey = secret('TOKENGATE_API_KEY', 'routes with access "key"', usesKey);
+  const keySecret = secret('TOKENGATE_KEYS', 'token encryption', true);
+  let keys: KeyRing | undefined;
+  if (keySecret !== undefined) {
+    try {
+      keys = parseKeyRing(keySecret);
+    } catch (error) {
+      problems.push(`TOKENGATE_KEYS: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
+  }
+  if (problems.length > 0 || keys === undefined) {
+    throw new ConfigError(`tokengate configuration is invalid:\n- ${problems.join('\n- ')}`);
+  }
+  return {
+    publicOrigin: vars.PUBLIC_ORIGIN,
+    allowedOrigins: vars.ALLOWED_ORIGINS,
+    sandbox,
+    vendors,
+    keys,
+    apiKey,
+    rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
+  };
+}
+
+function describeRoot(issue: v.BaseIssue<unknown>): string {
+  // A missing top-level key has no dot path; its name is in the issue's path key when present.
+  const key = issue.path?.[0]?.key;
+  return typeof key === 'string' ? key : 'configuration';
+}

@@ -1,0 +1,236 @@
+import { DurableObject } from 'cloudflare:workers';
+import {
+  authorizationCodeGrant,
+  checkCallback,
+  createTokenSource,
+  ErrorCode,
+  isTokenGateError,
+  TokenGateError,
+  type TokenSet,
+  type TokenSource,
+} from 'tokengate';
+import { loadConfig, type Config, type VendorRuntime } from './config.js';
+import { open, seal } from './crypto.js';
+import type { Env } from './env.js';
+import { kvTokenStore } from './kv-store.js';
+import { storageStore } from './storage-store.js';
+import { upstreamFetch } from './upstream.js';
+
+/** What leaves the Durable Object: never a refresh token. */
+export interface IssuedToken {
+  accessToken: string;
+  tokenType: string;
+  expiresAt?: number;
+  scope?: string[];
+}
+
+/**
+ * RPC results are plain data: an Error crossing the RPC boundary keeps only its message, and callers
+ * need the stable code, the status and Retry-After.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string; status?: number; retryAfter?: number };
+
+export interface CredentialStatus {
+  vendor: string;
+  cached: boolean;
+  expiresAt?: number;
+  tokenRequests: number;
+  lastError?: { code: string; message: string; at: number };
+}
+
+/** A BFF account-linking transaction, kept sealed in the session's object until its callback. */
+export interface PendingLink {
+  state: string;
+  codeVerifier: string;
+  redirectUri: string;
+  createdAt: number;
+}
+
+/** How long a started link waits for its callback. */
+const LINK_TTL = 10 * 60_000;
+
+/**
+ * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<id>`): the single
+ * place that requests and refreshes tokens. Its token sources give global single-flight, the vendor's
+ * minimum interval, backoff and rotation; the refresh tokens stay in its storage, and each new access
+ * token is published to KV for every isolate.
+ */
+export class TokenCoordinator extends DurableObject<Env> {
+  #config: Config | undefined;
+  readonly #sources = new Map<string, TokenSource>();
+  readonly #status = new Map<string, Omit<CredentialStatus, 'cached' | 'expiresAt'>>();
+  readonly #published = new Map<string, string>();
+
+  #cfg(): Config {
+    this.#config ??= loadConfig(this.env, upstreamFetch(this.env['SANDBOX'] === 'on'));
+    return this.#config;
+  }
+
+  #vendor(name: string): VendorRuntime {
+    const vendor = this.#cfg().vendors.get(name);
+    if (vendor === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `No vendor named ${name} is configured`);
+    return vendor;
+  }
+
+  #statusOf(vendor: string): Omit<CredentialStatus, 'cached' | 'expiresAt'> {
+    let status = this.#status.get(vendor);
+    if (status === undefined) {
+      status = { vendor, tokenRequests: 0 };
+      this.#status.set(vendor, status);
+    }
+    return status;
+  }
+
+  #source(vendor: string, linked: boolean): TokenSource {
+    let source = this.#sources.get(vendor);
+    if (source === undefined) {
+      const status = this.#statusOf(vendor);
+      source = createTokenSource(this.#vendor(vendor).profile, {
+        store: storageStore(this.ctx.storage, this.#cfg().keys),
+        key: `tokens:${vendor}`,
+        linked,
+        onTokenRequest: () => {
+          status.tokenRequests++;
+        },
+      });
+      this.#sources.set(vendor, source);
+    }
+    return source;
+  }
+
+  /** A valid access token of the vendor's app credential. */
+  async appToken(vendor: string): Promise<Outcome<IssuedToken>> {
+    return this.#issue(vendor, false, `tok:app:${vendor}`);
+  }
+
+  /** A valid access token of this session's linked account at the vendor. */
+  async sessionToken(vendor: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+    return this.#issue(vendor, true, kvKey);
+  }
+
+  /** After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one. */
+  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const source = this.#source(vendor, linked);
+    // Load the current set first: after an eviction the source is new and would not know the token.
+    await source.getToken().catch(() => undefined);
+    source.invalidate(accessToken);
+    return this.#issue(vendor, linked, kvKey);
+  }
+
+  async #issue(vendor: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+    try {
+      const tokens = await this.#source(vendor, linked).getToken();
+      await this.#publish(kvKey, tokens);
+      return { ok: true, value: issued(tokens) };
+    } catch (error) {
+      return this.#failure(vendor, error);
+    }
+  }
+
+  /** Copies a new access token (never the refresh token) to KV for the other isolates. */
+  async #publish(kvKey: string, tokens: TokenSet): Promise<void> {
+    if (this.#published.get(kvKey) === tokens.accessToken) return;
+    try {
+      await kvTokenStore(this.env.TOKENS, this.#cfg().keys).set(kvKey, issued(tokens));
+      this.#published.set(kvKey, tokens.accessToken);
+    } catch {
+      // KV takes one write per second per key; a refused write only means isolates ask here once more.
+    }
+  }
+
+  #failure(vendor: string, error: unknown): Outcome<never> {
+    const known = isTokenGateError(error);
+    const failure = {
+      ok: false as const,
+      code: known ? error.code : 'ERR_INTERNAL',
+      // tokengate's messages carry no credentials; anything else is not repeated.
+      message: known ? error.message : 'Internal error while getting a token',
+      ...(known && error.status !== undefined ? { status: error.status } : {}),
+      ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
+    };
+    this.#statusOf(vendor).lastError = { code: failure.code, message: failure.message, at: Date.now() };
+    return failure;
+  }
+
+  /** Starts a BFF link: keeps the transaction sealed here until the callback consumes it. */
+  async beginLink(vendor: string, pending: PendingLink): Promise<void> {
+    const key = `link:${vendor}`;
+    await this.ctx.storage.put(key, await seal(this.#cfg().keys, key, JSON.stringify(pending)));
+  }
+
+  /**
+   * Completes a BFF link: consumes the transaction (a replayed callback finds none), checks the
+   * callback (redirect URI, state, iss, error) and exchanges the code with the client secret.
+   */
+  async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const key = `link:${vendor}`;
+    const sealed = await this.ctx.storage.get<string>(key);
+    await this.ctx.storage.delete(key);
+    const text = typeof sealed === 'string' ? await open(this.#cfg().keys, key, sealed) : undefined;
+    const pending = text === undefined ? undefined : (JSON.parse(text) as PendingLink);
+    if (pending === undefined || Date.now() - pending.createdAt > LINK_TTL) {
+      return {
+        ok: false,
+        code: 'ERR_NO_TRANSACTION',
+        message: `No pending ${vendor} link in this browser: it expired, was already completed, or was started for another vendor`,
+        status: 400,
+      };
+    }
+    try {
+      const profile = this.#vendor(vendor).profile;
+      const code = checkCallback(profile, pending, callbackUrl);
+      const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey) };
+    } catch (error) {
+      return this.#failure(vendor, error);
+    }
+  }
+
+  /**
+   * The token-mediating exchange: the browser ran PKCE and checked state; this adds the client
+   * secret, keeps the refresh token and answers the access token only.
+   */
+  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }, kvKey: string): Promise<Outcome<IssuedToken>> {
+    try {
+      const tokens = await authorizationCodeGrant(this.#vendor(vendor).profile, input);
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey) };
+    } catch (error) {
+      return this.#failure(vendor, error);
+    }
+  }
+
+  async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string): Promise<IssuedToken> {
+    this.#sources.delete(vendor);
+    await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
+    await this.#publish(kvKey, tokens);
+    return issued(tokens);
+  }
+
+  /** Forgets the linked account here, in storage and in KV. */
+  async unlink(vendor: string, kvKey: string): Promise<void> {
+    this.#sources.delete(vendor);
+    this.#published.delete(kvKey);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`]);
+    await this.env.TOKENS.delete(kvKey);
+  }
+
+  /** For the demo's live panel: whether a token is held, until when, how many requests, the last error. */
+  async status(vendor: string): Promise<CredentialStatus> {
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
+    const valid = tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
+    return {
+      ...this.#statusOf(vendor),
+      cached: valid,
+      ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
+    };
+  }
+}
+
+function issued(tokens: TokenSet): IssuedToken {
+  return {
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+    ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+    ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
+  };
+}

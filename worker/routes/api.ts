@@ -1,0 +1,134 @@
+import { timingSafeEqual } from 'tokengate';
+import type { Config, VendorRuntime } from '../config.js';
+import type { Env } from '../env.js';
+import { errorResponse } from '../http/responses.js';
+import { log } from '../log.js';
+import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
+import { checkBrowserCsrf, corsHeaders, preflight } from '../proxy/cors.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
+import type { RateLimits } from '../rate-limits.js';
+import { sessionOf } from '../session.js';
+import { getAccessToken, renewAccessToken, type Credential } from '../token-cache.js';
+import { upstreamFetch } from '../upstream.js';
+
+/** Largest request body the proxy buffers (it must be able to send it twice, after a 401). */
+const MAX_BODY = 1024 * 1024;
+
+export interface ApiContext {
+  env: Env;
+  config: Config;
+  limits: RateLimits;
+  /** The caller's address as the edge saw it, for per-caller limits. */
+  caller: string;
+}
+
+/**
+ * `/api/:vendor/*`: forwards allow-listed method + path pairs to the vendor's one upstream with a
+ * cached bearer token. One refresh and one retry on an upstream 401; redirects are never followed;
+ * the caller's credentials never go upstream and the upstream's cookies never come back.
+ */
+export async function handleApi(request: Request, ctx: ApiContext, vendorName: string, rest: string): Promise<Response> {
+  const { config } = ctx;
+  const origin = request.headers.get('origin');
+  const vendor = config.vendors.get(vendorName);
+  const cors = (): Headers =>
+    corsHeaders(origin, config.allowedOrigins, {
+      credentials: true,
+      methods: vendor?.methods ?? [],
+      allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'],
+    });
+  if (vendor === undefined) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured', cors());
+  if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.methods);
+
+  let target: { path: string; search: string };
+  try {
+    target = checkProxyPath(rest);
+  } catch (error) {
+    if (error instanceof ProxyPathError) return errorResponse(400, 'invalid_path', error.message, cors(), { reason: error.code });
+    throw error;
+  }
+  const match = vendor.allowlist.match(request.method, target.path);
+  if ('error' in match) {
+    if (match.error === 'METHOD_NOT_ALLOWED') {
+      const headers = cors();
+      headers.set('allow', (match.allowed ?? []).join(', '));
+      return errorResponse(405, 'method_not_allowed', `${request.method} is not allowed on this path`, headers);
+    }
+    return errorResponse(404, 'route_not_allowed', 'This path is not on the allowlist for this vendor', cors());
+  }
+
+  // Browser calls (they carry an Origin or a cookie) need an exact Origin match and the custom header.
+  const csrf = checkBrowserCsrf(request, config.allowedOrigins);
+  if (csrf !== 'ok') {
+    return errorResponse(403, 'csrf', csrf === 'BAD_ORIGIN' ? 'This origin may not call the API' : 'Browser calls need the X-Tokengate-CSRF: 1 header', cors());
+  }
+
+  const access = match.route.access;
+  let credential: Credential = { kind: 'app', vendor: vendor.name };
+  if (access === 'key') {
+    const presented = request.headers.get('x-tokengate-key') ?? '';
+    if (config.apiKey === undefined || !timingSafeEqual(presented, config.apiKey)) {
+      return errorResponse(401, 'invalid_api_key', 'This route needs a valid X-Tokengate-Key', cors());
+    }
+  } else if (access === 'session') {
+    const session = sessionOf(request);
+    if (session === undefined) return errorResponse(401, 'not_linked', `Link your ${vendor.name} account first`, cors());
+    credential = { kind: 'session', vendor: vendor.name, session };
+  }
+
+  const limited = ctx.limits.take(ctx.caller, vendor.name);
+  if (!limited.ok) {
+    const headers = cors();
+    headers.set('retry-after', String(limited.retryAfter));
+    return errorResponse(429, 'rate_limited', 'Too many requests; retry later', headers);
+  }
+
+  let body: ArrayBuffer | undefined;
+  if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
+    const declared = Number(request.headers.get('content-length'));
+    if (declared > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
+    body = await request.arrayBuffer();
+    if (body.byteLength > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
+  }
+
+  const url = upstreamUrl(vendor, target);
+  const token = await getAccessToken(ctx.env, config, credential);
+  if (!token.ok) return tokenFailure(token, cors());
+  const send = (accessToken: string): Promise<Response> =>
+    upstreamFetch(config.sandbox)(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' });
+
+  const started = Date.now();
+  let upstream = await send(token.value.accessToken);
+  if (upstream.status === 401) {
+    await upstream.body?.cancel();
+    const renewed = await renewAccessToken(ctx.env, credential, token.value.accessToken);
+    if (!renewed.ok) return tokenFailure(renewed, cors());
+    upstream = await send(renewed.value.accessToken);
+  }
+  log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
+  if (upstream.status >= 300 && upstream.status < 400) {
+    await upstream.body?.cancel();
+    return errorResponse(502, 'upstream_redirect', 'The vendor answered with a redirect, which is not followed', cors());
+  }
+  const headers = clientResponseHeaders(upstream.headers);
+  for (const [name, value] of cors()) headers.set(name, value);
+  // A linked user's data must not sit in a shared cache, whatever the vendor said.
+  if (access === 'session') headers.set('cache-control', 'private, no-store');
+  return new Response(upstream.body, { status: upstream.status, headers });
+}
+
+/** The vendor's fixed upstream plus the checked path: it can only ever point under that base. */
+function upstreamUrl(vendor: VendorRuntime, target: { path: string; search: string }): string {
+  const url = new URL(vendor.upstream.href + target.path.slice(1) + target.search);
+  if (url.origin !== vendor.upstream.origin || !url.pathname.startsWith(vendor.upstream.pathname)) {
+    throw new Error('upstream URL escaped its base');
+  }
+  return url.href;
+}
+
+function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers): Response {
+  if (failure.code === 'ERR_LINK_REQUIRED') return errorResponse(401, 'link_required', failure.message, headers);
+  if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
+  const status = failure.status === 429 ? 429 : 503;
+  return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });
+}

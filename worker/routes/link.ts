@@ -1,0 +1,197 @@
+import { createPkce, createState, startAuthorization, type Profile } from 'tokengate';
+import { authorizeSandboxUser } from 'tokengate/profiles';
+import type { Config, VendorRuntime } from '../config.js';
+import type { Env } from '../env.js';
+import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cookies.js';
+import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { log } from '../log.js';
+import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
+import { checkBrowserCsrf } from '../proxy/cors.js';
+import { coordinator, forget, getAccessToken, kvKeyOf, type Credential } from '../token-cache.js';
+import { upstreamFetch } from '../upstream.js';
+
+/** A login transaction waits this long for its callback (seconds). */
+const LINK_MAX_AGE = 600;
+
+export interface LinkContext {
+  env: Env;
+  config: Config;
+}
+
+/** The redirect URI comes from configuration, never from the request's Host (SECURITY.md row 3). */
+export function redirectUriOf(config: Config, vendor: string): string {
+  return `${config.publicOrigin}/link/${vendor}/callback`;
+}
+
+/**
+ * The token-mediating redirect URI: a page of the app (the browser completes the flow itself), the
+ * same for every vendor; the state kept in IndexedDB says which link it belongs to.
+ */
+export function mediatedRedirectUriOf(config: Config): string {
+  return `${config.publicOrigin}/callback.html`;
+}
+
+function redirect(location: string, cookies: string[] = []): Response {
+  const headers = new Headers({ location, 'cache-control': 'no-store' });
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/**
+ * `/link/:vendor/:action`: account linking.
+ *
+ * BFF: `start` makes state and verifier here, keeps them in the session's Durable Object, sets a
+ * `Lax` transaction cookie and sends the browser to the vendor; `callback` checks and consumes the
+ * transaction, exchanges the code with the client secret, and sets the `Strict` session cookie. The
+ * tokens never leave the Worker.
+ *
+ * Token-mediating: `config` tells the browser what it needs to run PKCE itself; `authorize` (Instacart's
+ * fulfillment sandbox only) gets a code for the browser's challenge; `/token/:vendor` exchanges.
+ */
+export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
+  const vendor = ctx.config.vendors.get(vendorName);
+  if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
+  switch (`${request.method} ${action}`) {
+    case 'GET start':
+      return start(request, ctx, vendor);
+    case 'GET callback':
+      return callback(request, ctx, vendor);
+    case 'GET status':
+      return status(request, ctx, vendor);
+    case 'POST unlink':
+      return unlink(request, ctx, vendor);
+    case 'GET config':
+      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null) });
+    case 'POST authorize':
+      return mediatedAuthorize(request, ctx, vendor);
+    default:
+      return errorResponse(404, 'not_found', 'No such linking action');
+  }
+}
+
+async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  const session = sessionOf(request) ?? newSessionId();
+  const redirectUri = redirectUriOf(ctx.config, vendor.name);
+  const scope = vendor.link?.scope?.split(' ').filter(Boolean);
+  const link = vendor.profileName === 'instacart' ? await instacartStart(ctx, vendor, redirectUri, scope) : await startAuthorization(vendor.profile, { redirectUri, ...(scope ? { scope } : {}) });
+  if ('ok' in link) return redirect(`/?link_error=${encodeURIComponent(link.code)}&vendor=${vendor.name}`);
+  await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
+    state: link.state,
+    codeVerifier: link.codeVerifier,
+    redirectUri,
+    createdAt: Date.now(),
+  });
+  const location = link.url;
+  log({ at: 'link.start', vendor: vendor.name });
+  return redirect(location, [serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: LINK_MAX_AGE })]);
+}
+
+async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  const session = parseCookies(request.headers.get('cookie')).get(LINK_COOKIE);
+  const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
+  if (session === undefined) {
+    log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
+    return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again', new Headers({ 'set-cookie': clearLink }));
+  }
+  const url = new URL(request.url);
+  // Rebuild the callback URL on the configured origin: the Host header is never trusted.
+  const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
+  const credential: Credential = { kind: 'session', vendor: vendor.name, session };
+  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl, await kvKeyOf(credential));
+  log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
+  if (!outcome.ok) {
+    const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
+    const headers = new Headers({ 'set-cookie': clearLink });
+    // A page the person can act on: the demo reads the code and explains it.
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(`/?link_error=${encodeURIComponent(outcome.code)}&vendor=${vendor.name}`, [clearLink]);
+    return errorResponse(status, 'link_failed', outcome.message, headers, { reason: outcome.code });
+  }
+  return redirect(`/?linked=${vendor.name}`, [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
+}
+
+async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  const session = sessionOf(request);
+  if (session === undefined) return json({ vendor: vendor.name, linked: false });
+  const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name);
+  return json({ vendor: vendor.name, linked: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
+}
+
+async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'Unlinking needs a same-origin request with X-Tokengate-CSRF: 1');
+  const session = sessionOf(request);
+  if (session !== undefined) {
+    const credential: Credential = { kind: 'session', vendor: vendor.name, session };
+    await coordinator(ctx.env, credential).unlink(vendor.name, await kvKeyOf(credential));
+    await forget(credential);
+  }
+  log({ at: 'link.unlink', vendor: vendor.name });
+  return json({ vendor: vendor.name, linked: false });
+}
+
+/**
+ * Token-mediating Instacart: the browser made the verifier and sends only the challenge; the Worker
+ * authorizes a sandbox test user with its app token and answers where the vendor would redirect.
+ */
+async function mediatedAuthorize(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'This call needs a same-origin request with X-Tokengate-CSRF: 1');
+  if (vendor.profileName !== 'instacart') return errorResponse(404, 'not_found', 'Only the Instacart fulfillment sandbox authorizes through the Worker');
+  const body = (await request.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  const state = body?.['state'];
+  const challenge = body?.['code_challenge'];
+  if (typeof state !== 'string' || typeof challenge !== 'string' || body?.['code_challenge_method'] !== 'S256') {
+    return errorResponse(400, 'invalid_request', 'Send JSON { state, code_challenge, code_challenge_method: "S256" }');
+  }
+  const redirectUri = mediatedRedirectUriOf(ctx.config);
+  const code = await sandboxCode(ctx, vendor, redirectUri, vendor.link?.scope ?? '', challenge);
+  if (!code.ok) return errorResponse(502, 'authorize_failed', code.message, new Headers(), { reason: code.code });
+  const callbackUrl = new URL(redirectUri);
+  callbackUrl.searchParams.set('code', code.value);
+  callbackUrl.searchParams.set('state', state);
+  return json({ callbackUrl: callbackUrl.href });
+}
+
+/**
+ * Instacart's fulfillment sandbox has no consent page: the Worker authorizes a test user with its app
+ * token and the challenge, and sends the browser to its own callback as the vendor would.
+ */
+async function instacartStart(
+  ctx: LinkContext,
+  vendor: VendorRuntime,
+  redirectUri: string,
+  scope: string[] | undefined,
+): Promise<{ url: string; state: string; codeVerifier: string } | { ok: false; code: string; message: string }> {
+  const { verifier, challenge } = await createPkce();
+  const state = createState();
+  const code = await sandboxCode(ctx, vendor, redirectUri, scope?.join(' ') ?? '', challenge);
+  if (!code.ok) return code;
+  const url = new URL(redirectUri);
+  url.searchParams.set('code', code.value);
+  url.searchParams.set('state', state);
+  return { url: url.href, state, codeVerifier: verifier };
+}
+
+type Result<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+/** Creates a fulfillment-sandbox test user and authorizes it for `challenge`. */
+async function sandboxCode(ctx: LinkContext, vendor: VendorRuntime, redirectUri: string, scope: string, challenge: string): Promise<Result<string>> {
+  const app = await getAccessToken(ctx.env, ctx.config, { kind: 'app', vendor: vendor.name });
+  if (!app.ok) return app;
+  const profile: Profile = vendor.profile;
+  const fetch = upstreamFetch(ctx.config.sandbox);
+  const base = profile.apiBaseUrl?.replace(/\/$/, '') ?? '';
+  const created = await fetch(`${base}/v2/fulfillment_sandbox/instacart_users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${app.value.accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ first_name: 'Test', last_name: 'Shopper' }),
+  });
+  const user = (await created.json().catch(() => undefined)) as { id?: number } | undefined;
+  if (!created.ok || typeof user?.id !== 'number') return { ok: false, code: 'ERR_SANDBOX_USER', message: 'The fulfillment sandbox did not create a test user' };
+  try {
+    const code = await authorizeSandboxUser(profile, { userId: String(user.id), appToken: app.value.accessToken, redirectUri, scope, codeChallenge: challenge, fetch });
+    return { ok: true, value: code };
+  } catch (error) {
+    const known = error as { code?: string; message?: string };
+    return { ok: false, code: known.code ?? 'ERR_AUTHORIZE', message: known.message ?? 'The authorize call failed' };
+  }
+}
+

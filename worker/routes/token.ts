@@ -1,0 +1,71 @@
+import type { Config } from '../config.js';
+import type { IssuedToken, Outcome } from '../coordinator.js';
+import type { Env } from '../env.js';
+import { serializeHostCookie } from '../http/cookies.js';
+import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { log } from '../log.js';
+import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
+import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
+import { mediatedRedirectUriOf } from './link.js';
+
+/** RFC 6749 §5.2 error answer, so the browser's tokengate reads it as an OAuthError. */
+function oauthError(status: number, error: string, description: string): Response {
+  return json({ error, error_description: description }, status);
+}
+
+/**
+ * `POST /token/:vendor`, the token-mediating endpoint (draft-ietf-oauth-browser-based-apps §6.2).
+ * The browser ran PKCE and checked state; this adds the client secret, keeps the refresh token in the
+ * session's Durable Object, and answers only the access token. `grant_type=refresh_token` (with no
+ * refresh token: the session cookie names the account) answers a fresh access token.
+ */
+export async function handleToken(request: Request, env: Env, config: Config, vendorName: string): Promise<Response> {
+  const vendor = config.vendors.get(vendorName);
+  if (vendor === undefined || vendor.link === undefined) return oauthError(404, 'invalid_request', 'Account linking is not configured for this vendor');
+  if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
+  // Only pages of the listed origins may exchange or refresh (browsers always send Origin on POST).
+  const origin = request.headers.get('origin');
+  if (origin === null || !config.allowedOrigins.includes(origin)) return oauthError(403, 'invalid_request', 'This origin may not use the token endpoint');
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
+  const form = new URLSearchParams(await request.text());
+  const grant = form.get('grant_type');
+  const existing = sessionOf(request);
+
+  let session = existing;
+  let outcome: Outcome<IssuedToken>;
+  if (grant === 'authorization_code') {
+    const code = form.get('code');
+    const codeVerifier = form.get('code_verifier');
+    const redirectUri = form.get('redirect_uri');
+    if (!code || !codeVerifier || redirectUri === null) return oauthError(400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
+    if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
+    session ??= newSessionId();
+    const credential: Credential = { kind: 'session', vendor: vendor.name, session };
+    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri }, await kvKeyOf(credential));
+  } else if (grant === 'refresh_token') {
+    if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
+    const credential: Credential = { kind: 'session', vendor: vendor.name, session };
+    outcome = await coordinator(env, credential).sessionToken(vendor.name, await kvKeyOf(credential));
+  } else {
+    return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
+  }
+  log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
+  if (!outcome.ok) {
+    const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
+    return oauthError(error === 'server_error' ? 502 : 400, error, outcome.message);
+  }
+  const token = outcome.value;
+  const headers = new Headers();
+  if (session !== existing) headers.append('set-cookie', serializeHostCookie(SESSION_COOKIE_NAME, session!, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE }));
+  return json(
+    {
+      access_token: token.accessToken,
+      token_type: token.tokenType,
+      ...(token.expiresAt === undefined ? {} : { expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)) }),
+      ...(token.scope === undefined ? {} : { scope: token.scope.join(' ') }),
+    },
+    200,
+    headers,
+  );
+}

@@ -1,0 +1,78 @@
+import type { Config } from './config.js';
+import type { IssuedToken, Outcome } from './coordinator.js';
+import type { Env } from './env.js';
+import { kvTokenStore } from './kv-store.js';
+
+/** A token with less than this left is not served from memory or KV: the coordinator renews it. */
+const MIN_REMAINING = 5_000;
+
+/** Which credential: the vendor's app credential, or a linked session's account. */
+export type Credential = { kind: 'app'; vendor: string } | { kind: 'session'; vendor: string; session: string };
+
+/** Per-isolate layer in front of KV for the hot path. */
+const memory = new Map<string, IssuedToken>();
+/** Per-isolate single-flight: concurrent misses in one isolate make one coordinator call. */
+const pending = new Map<string, Promise<Outcome<IssuedToken>>>();
+
+const fresh = (token: IssuedToken | undefined, now: number): token is IssuedToken =>
+  token !== undefined && (token.expiresAt === undefined || token.expiresAt - now > MIN_REMAINING);
+
+/** The KV key of a credential's access token (docs/kv-key-schema.md). */
+export async function kvKeyOf(credential: Credential): Promise<string> {
+  if (credential.kind === 'app') return `tok:app:${credential.vendor}`;
+  return `tok:session:${await sessionHash(credential.session)}:${credential.vendor}`;
+}
+
+/** Session ids are bearer secrets: KV keys carry a hash of them, never the id. */
+export async function sessionHash(session: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`tokengate-session:${session}`)));
+  return [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function coordinator(env: Env, credential: Credential): DurableObjectStub<import('./coordinator.js').TokenCoordinator> {
+  const name = credential.kind === 'app' ? `app:${credential.vendor}` : `session:${credential.session}`;
+  return env.COORDINATOR.get(env.COORDINATOR.idFromName(name));
+}
+
+/**
+ * A valid access token for `credential`: isolate memory, then KV (eventually consistent, sealed), then
+ * the credential's Durable Object, which alone talks to the vendor.
+ */
+export async function getAccessToken(env: Env, config: Config, credential: Credential): Promise<Outcome<IssuedToken>> {
+  const key = await kvKeyOf(credential);
+  const now = Date.now();
+  const cached = memory.get(key);
+  if (fresh(cached, now)) return { ok: true, value: cached };
+  let flight = pending.get(key);
+  if (flight === undefined) {
+    flight = (async (): Promise<Outcome<IssuedToken>> => {
+      const stored = await kvTokenStore(env.TOKENS, config.keys).get(key).catch(() => undefined);
+      if (fresh(stored, Date.now())) return { ok: true, value: stored };
+      const stub = coordinator(env, credential);
+      return credential.kind === 'app' ? stub.appToken(credential.vendor) : stub.sessionToken(credential.vendor, key);
+    })().finally(() => pending.delete(key));
+    pending.set(key, flight);
+  }
+  const outcome = await flight;
+  if (outcome.ok) memory.set(key, outcome.value);
+  return outcome;
+}
+
+/**
+ * After the upstream refused `accessToken` with a 401: forget it here and ask the coordinator, which
+ * drops it only if it is still current, so a burst of 401s makes one renewal.
+ */
+export async function renewAccessToken(env: Env, credential: Credential, accessToken: string): Promise<Outcome<IssuedToken>> {
+  const key = await kvKeyOf(credential);
+  if (memory.get(key)?.accessToken === accessToken) memory.delete(key);
+  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key);
+  if (outcome.ok) memory.set(key, outcome.value);
+  return outcome;
+}
+
+/** Forgets a credential's token in this isolate (unlink). */
+export async function forget(credential: Credential): Promise<void> {
+  memory.delete(await kvKeyOf(credential));
+}
+
+export { coordinator };
