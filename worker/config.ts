@@ -153,7 +153,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     try {
       keys = parseKeyRing(keySecret);
     } catch (error) {
-      problems.push(`TOKENGATE_KEYS: ${error instanceof Error ? error.message : 'invalid'}`);
+      problems.push(error instanceof Error ? error.message : 'TOKENGATE_KEYS is invalid');
     }
   }
   if (problems.length > 0 || keys === undefined) {
