@@ -23,7 +23,8 @@ mkdirSync('test-results', { recursive: true });
 const report = 'test-results/vitest.json';
 rmSync(report, { force: true });
 const extra = process.argv.slice(2);
-const status = run(['node_modules/vitest/vitest.mjs', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
+// Console output only for failing tests: the Worker logs a JSON line per request.
+const status = run(['node_modules/vitest/vitest.mjs', 'run', '--silent=passed-only', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra]);
 
 let passed = 0;
 let failed = failedSteps;

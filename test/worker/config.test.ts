@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../worker/config.js';
+
+// Configuration mistakes: one clear error naming each key, never a secret value, never a stack.
+const fetch = (async () => new Response(null)) as typeof globalThis.fetch;
+const KEYS = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
+const SECRET = 'CANARY-config-secret-71c2';
+
+function base(): Record<string, unknown> {
+  return {
+    PUBLIC_ORIGIN: 'https://edge.example',
+    ALLOWED_ORIGINS: ['https://shop.example'],
+    SANDBOX: 'off',
+    TOKENGATE_KEYS: KEYS,
+    INSTABOX_CLIENT_SECRET: SECRET,
+    VENDORS: {
+      instabox: {
+        profile: 'instabox',
+        options: { clientId: 'id' },
+        secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' },
+        routes: [{ method: 'GET', path: '/v2/orders', access: 'public' }],
+      },
+    },
+  };
+}
+
+function problems(env: Record<string, unknown>): string {
+  try {
+    loadConfig(env, fetch);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).not.toContain(SECRET);
+    expect(message).not.toContain('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
+    expect(message).not.toMatch(/\bat .*\.ts:\d+/); // no stack frames
+    return message;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('worker configuration', () => {
+  it('accepts a correct configuration and builds the vendor', () => {
+    const config = loadConfig(base(), fetch);
+    expect(config.vendors.get('instabox')?.upstream.href).toBe('https://webshopintegrations.instabox.se/');
+    expect(config.sandbox).toBe(false);
+  });
+
+  const cases: [string, (env: Record<string, unknown>) => void, string][] = [
+    ['a missing PUBLIC_ORIGIN', (env) => delete env['PUBLIC_ORIGIN'], 'PUBLIC_ORIGIN'],
+    ['an origin with a path', (env) => (env['ALLOWED_ORIGINS'] = ['https://shop.example/app']), 'ALLOWED_ORIGINS.0'],
+    ['an unknown profile', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['profile'] = 'acme'), 'VENDORS.instabox.profile'],
+    ['a malformed route', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['routes'] = [{ method: 'GET', path: 'v2//orders' }]), 'VENDORS.instabox.routes'],
+    ['a bad method', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['routes'] = [{ method: 'TRACE', path: '/x' }]), 'VENDORS.instabox.routes.0.method'],
+    ['a missing secret', (env) => delete env['INSTABOX_CLIENT_SECRET'], 'INSTABOX_CLIENT_SECRET'],
+    ['a missing key ring', (env) => delete env['TOKENGATE_KEYS'], 'TOKENGATE_KEYS'],
+    ['a short key', (env) => (env['TOKENGATE_KEYS'] = 'k1:AAECAwQ'), 'TOKENGATE_KEYS'],
+    ['a key route without an API key', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['routes'] = [{ method: 'POST', path: '/v2/orders', access: 'key' }]), 'TOKENGATE_API_KEY'],
+    ['a profile option the vendor refuses', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['options'] = { clientId: 'id', tokenUrl: 'http://plain.example/token' }), 'VENDORS.instabox'],
+  ];
+  for (const [name, change, key] of cases) {
+    it(`names the key for ${name}`, () => {
+      const env = base();
+      change(env);
+      expect(problems(env)).toContain(key);
+    });
+  }
+
+  it('reports several problems at once', () => {
+    const env = base();
+    delete env['INSTABOX_CLIENT_SECRET'];
+    delete env['TOKENGATE_KEYS'];
+    const message = problems(env);
+    expect(message).toContain('INSTABOX_CLIENT_SECRET');
+    expect(message).toContain('TOKENGATE_KEYS');
+  });
+
+  it('with the sandbox on, missing secrets fall back to the demo values', () => {
+    const env = base();
+    env['SANDBOX'] = 'on';
+    delete env['INSTABOX_CLIENT_SECRET'];
+    delete env['TOKENGATE_KEYS'];
+    expect(loadConfig(env, fetch).sandbox).toBe(true);
+  });
+});
