@@ -14,6 +14,8 @@ const args = [
   '--port',
   port,
   '--show-interactive-dev-session=false',
+  // Redirect URIs and the allowed origin follow the port (wrangler.toml says 8787).
+  ...(port === '8787' ? [] : ['--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', `ALLOWED_ORIGINS:http://127.0.0.1:${port}`]),
   ...process.argv.slice(2),
 ];
 const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv(node) });

@@ -43,7 +43,18 @@ const Vendor = v.object({
 
 const Vars = v.object({
   PUBLIC_ORIGIN: origin,
-  ALLOWED_ORIGINS: v.array(origin, 'must be a list of origins'),
+  // A list in wrangler.toml; a comma-separated string where it comes from `wrangler dev --var`.
+  ALLOWED_ORIGINS: v.union(
+    [
+      v.array(origin, 'must be a list of origins'),
+      v.pipe(
+        v.string(),
+        v.transform((text) => text.split(',').map((part) => part.trim()).filter(Boolean)),
+        v.array(origin, 'must be a list of origins'),
+      ),
+    ],
+    'must be a list of origins',
+  ),
   SANDBOX: v.optional(v.picklist(['on', 'off'], 'must be "on" or "off"'), 'off'),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
   RATE_LIMIT_PER_MINUTE: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.transform(Number))]), v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 120),
@@ -62,6 +73,8 @@ export interface VendorRuntime {
 }
 
 export interface Config {
+  /** How the Worker reaches vendors: the network, or the sandbox for its origin. */
+  fetch: FetchLike;
   publicOrigin: string;
   allowedOrigins: readonly string[];
   sandbox: boolean;
@@ -160,6 +173,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     throw new ConfigError(`tokengate configuration is invalid:\n- ${problems.join('\n- ')}`);
   }
   return {
+    fetch: upstreamFetch,
     publicOrigin: vars.PUBLIC_ORIGIN,
     allowedOrigins: vars.ALLOWED_ORIGINS,
     sandbox,

@@ -62,7 +62,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #published = new Map<string, string>();
 
   #cfg(): Config {
-    this.#config ??= loadConfig(this.env, upstreamFetch(this.env['SANDBOX'] === 'on'));
+    this.#config ??= loadConfig(this.env, upstreamFetch(this.env, this.env['SANDBOX'] === 'on'));
     return this.#config;
   }
 

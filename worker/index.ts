@@ -7,9 +7,10 @@ import { handleApi } from './routes/api.js';
 import { handleLink } from './routes/link.js';
 import { handleStatus } from './routes/status.js';
 import { handleToken } from './routes/token.js';
-import { isolateSandbox, upstreamFetch } from './upstream.js';
+import { sandboxStub, upstreamFetch } from './upstream.js';
 
 export { TokenCoordinator } from './coordinator.js';
+export { VendorSandbox } from './sandbox-object.js';
 
 /** Checked once per isolate, at the first request (a Worker has no start-up hook with env). */
 let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error: ConfigError } | undefined;
@@ -17,7 +18,7 @@ let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error
 function load(env: Env): { config: Config; limits: RateLimits } | { error: ConfigError } {
   if (loaded?.env !== env) {
     try {
-      const config = loadConfig(env, upstreamFetch(env['SANDBOX'] === 'on'));
+      const config = loadConfig(env, upstreamFetch(env, env['SANDBOX'] === 'on'));
       loaded = { env, config, limits: createRateLimits(config.rateLimitPerMinute) };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -53,8 +54,9 @@ export default {
       if (token) return await handleToken(request, env, config, token[1]!);
       if (url.pathname === '/status') return await handleStatus(request, env, config);
       if (url.pathname === '/sandbox' || url.pathname.startsWith('/sandbox/')) {
-        if (!config.sandbox) return errorResponse(404, 'not_found', 'The vendor sandbox is off');
-        return await isolateSandbox().fetch(request);
+        const sandbox = config.sandbox ? sandboxStub(env) : undefined;
+        if (sandbox === undefined) return errorResponse(404, 'not_found', 'The vendor sandbox is off');
+        return await sandbox.fetch(request);
       }
       if (env.ASSETS !== undefined) return await env.ASSETS.fetch(request);
       return errorResponse(404, 'not_found', 'Not found');

@@ -70,6 +70,26 @@ export async function renewAccessToken(env: Env, credential: Credential, accessT
   return outcome;
 }
 
+/**
+ * Sends a request with the credential's token; on a 401, renews that exact token once through the
+ * coordinator and sends again. A token-getting failure is returned as the outcome.
+ */
+export async function sendWithToken(
+  env: Env,
+  config: Config,
+  credential: Credential,
+  send: (accessToken: string) => Promise<Response>,
+): Promise<Outcome<Response>> {
+  const token = await getAccessToken(env, config, credential);
+  if (!token.ok) return token;
+  const first = await send(token.value.accessToken);
+  if (first.status !== 401) return { ok: true, value: first };
+  await first.body?.cancel();
+  const renewed = await renewAccessToken(env, credential, token.value.accessToken);
+  if (!renewed.ok) return renewed;
+  return { ok: true, value: await send(renewed.value.accessToken) };
+}
+
 /** Forgets a credential's token in this isolate (unlink). */
 export async function forget(credential: Credential): Promise<void> {
   memory.delete(await kvKeyOf(credential));

@@ -1,5 +1,5 @@
 import type { FetchLike } from 'tokengate';
-import { createSandbox, type Sandbox } from './sandbox/index.js';
+import type { Env } from './env.js';
 
 /**
  * The origin the default configuration gives the vendors' endpoints. `.invalid` never resolves
@@ -7,24 +7,26 @@ import { createSandbox, type Sandbox } from './sandbox/index.js';
  */
 export const SANDBOX_ORIGIN = 'https://sandbox.tokengate.invalid';
 
-let sandbox: Sandbox | undefined;
-
-/** The isolate's sandbox, made on first use. */
-export function isolateSandbox(): Sandbox {
-  sandbox ??= createSandbox();
-  return sandbox;
+/**
+ * The vendor sandbox: one Durable Object, so every isolate and every coordinator sees the same
+ * vendor state (a token issued to one is known to all), as a real vendor would be.
+ */
+export function sandboxStub(env: Env): { fetch(request: Request): Promise<Response> } | undefined {
+  const namespace = env.VENDOR_SANDBOX;
+  return namespace === undefined ? undefined : namespace.get(namespace.idFromName('sandbox'));
 }
 
 /**
- * The fetch every vendor call goes through: requests to {@link SANDBOX_ORIGIN} are answered by the
- * in-process sandbox when it is on; everything else goes to the network. Redirects are never followed.
+ * The fetch every vendor call goes through: requests to {@link SANDBOX_ORIGIN} go to the sandbox when
+ * it is on; everything else goes to the network. Redirects are never followed.
  */
-export function upstreamFetch(sandboxOn: boolean): FetchLike {
+export function upstreamFetch(env: Env, sandboxOn: boolean): FetchLike {
   return async (input, init) => {
     const request = new Request(input, { ...init, redirect: 'manual' });
     if (new URL(request.url).origin === SANDBOX_ORIGIN) {
-      if (!sandboxOn) return new Response('{"error":"sandbox_off"}', { status: 502, headers: { 'content-type': 'application/json' } });
-      return isolateSandbox().fetch(request);
+      const sandbox = sandboxOn ? sandboxStub(env) : undefined;
+      if (sandbox === undefined) return new Response('{"error":"sandbox_off"}', { status: 502, headers: { 'content-type': 'application/json' } });
+      return sandbox.fetch(request);
     }
     return fetch(request);
   };

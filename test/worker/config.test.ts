@@ -82,3 +82,13 @@ describe('worker configuration', () => {
     expect(loadConfig(env, fetch).sandbox).toBe(true);
   });
 });
+
+describe('values from wrangler dev --var', () => {
+  it('takes ALLOWED_ORIGINS as a comma-separated string', () => {
+    const env = base();
+    env['ALLOWED_ORIGINS'] = 'https://a.example, https://b.example';
+    expect(loadConfig(env, fetch).allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    env['ALLOWED_ORIGINS'] = 'https://a.example/path';
+    expect(problems(env)).toContain('ALLOWED_ORIGINS');
+  });
+});

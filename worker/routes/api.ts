@@ -8,8 +8,7 @@ import { checkBrowserCsrf, corsHeaders, preflight } from '../proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import type { RateLimits } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
-import { getAccessToken, renewAccessToken, type Credential } from '../token-cache.js';
-import { upstreamFetch } from '../upstream.js';
+import { sendWithToken, type Credential } from '../token-cache.js';
 
 /** Largest request body the proxy buffers (it must be able to send it twice, after a 401). */
 const MAX_BODY = 1024 * 1024;
@@ -92,19 +91,12 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   }
 
   const url = upstreamUrl(vendor, target);
-  const token = await getAccessToken(ctx.env, config, credential);
-  if (!token.ok) return tokenFailure(token, cors());
-  const send = (accessToken: string): Promise<Response> =>
-    upstreamFetch(config.sandbox)(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' });
-
   const started = Date.now();
-  let upstream = await send(token.value.accessToken);
-  if (upstream.status === 401) {
-    await upstream.body?.cancel();
-    const renewed = await renewAccessToken(ctx.env, credential, token.value.accessToken);
-    if (!renewed.ok) return tokenFailure(renewed, cors());
-    upstream = await send(renewed.value.accessToken);
-  }
+  const outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
+    config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' }),
+  );
+  if (!outcome.ok) return tokenFailure(outcome, cors());
+  const upstream = outcome.value;
   log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
   if (upstream.status >= 300 && upstream.status < 400) {
     await upstream.body?.cancel();

@@ -7,8 +7,7 @@ import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
-import { coordinator, forget, getAccessToken, kvKeyOf, type Credential } from '../token-cache.js';
-import { upstreamFetch } from '../upstream.js';
+import { coordinator, forget, kvKeyOf, sendWithToken, type Credential } from '../token-cache.js';
 
 /** A login transaction waits this long for its callback (seconds). */
 const LINK_MAX_AGE = 600;
@@ -174,20 +173,23 @@ type Result<T> = { ok: true; value: T } | { ok: false; code: string; message: st
 
 /** Creates a fulfillment-sandbox test user and authorizes it for `challenge`. */
 async function sandboxCode(ctx: LinkContext, vendor: VendorRuntime, redirectUri: string, scope: string, challenge: string): Promise<Result<string>> {
-  const app = await getAccessToken(ctx.env, ctx.config, { kind: 'app', vendor: vendor.name });
-  if (!app.ok) return app;
   const profile: Profile = vendor.profile;
-  const fetch = upstreamFetch(ctx.config.sandbox);
+  const fetch = ctx.config.fetch;
   const base = profile.apiBaseUrl?.replace(/\/$/, '') ?? '';
-  const created = await fetch(`${base}/v2/fulfillment_sandbox/instacart_users`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${app.value.accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ first_name: 'Test', last_name: 'Shopper' }),
+  let appToken = '';
+  const created = await sendWithToken(ctx.env, ctx.config, { kind: 'app', vendor: vendor.name }, (accessToken) => {
+    appToken = accessToken;
+    return fetch(`${base}/v2/fulfillment_sandbox/instacart_users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ first_name: 'Test', last_name: 'Shopper' }),
+    });
   });
-  const user = (await created.json().catch(() => undefined)) as { id?: number } | undefined;
-  if (!created.ok || typeof user?.id !== 'number') return { ok: false, code: 'ERR_SANDBOX_USER', message: 'The fulfillment sandbox did not create a test user' };
+  if (!created.ok) return created;
+  const user = (await created.value.json().catch(() => undefined)) as { id?: number } | undefined;
+  if (!created.value.ok || typeof user?.id !== 'number') return { ok: false, code: 'ERR_SANDBOX_USER', message: 'The fulfillment sandbox did not create a test user' };
   try {
-    const code = await authorizeSandboxUser(profile, { userId: String(user.id), appToken: app.value.accessToken, redirectUri, scope, codeChallenge: challenge, fetch });
+    const code = await authorizeSandboxUser(profile, { userId: String(user.id), appToken, redirectUri, scope, codeChallenge: challenge, fetch });
     return { ok: true, value: code };
   } catch (error) {
     const known = error as { code?: string; message?: string };

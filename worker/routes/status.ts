@@ -3,7 +3,7 @@ import type { Env } from '../env.js';
 import { json } from '../http/responses.js';
 import { sessionOf } from '../session.js';
 import { coordinator } from '../token-cache.js';
-import { isolateSandbox } from '../upstream.js';
+import { sandboxStub } from '../upstream.js';
 
 /**
  * `GET /status`: for the demo's live panel, per vendor: whether a token is held, until when, how many
@@ -25,5 +25,7 @@ export async function handleStatus(request: Request, env: Env, config: Config): 
           : null,
     })),
   );
-  return json({ now: Date.now(), sandbox: config.sandbox ? isolateSandbox().stats() : null, vendors });
+  const sandbox = config.sandbox ? sandboxStub(env) : undefined;
+  const stats = sandbox === undefined ? null : await (await sandbox.fetch(new Request('https://sandbox.tokengate.invalid/_stats'))).json();
+  return json({ now: Date.now(), sandbox: stats, vendors });
 }
