@@ -1,10 +1,13 @@
 // `npm start`: the Worker, its static web demo and (once configured) the vendor sandbox on
 // http://127.0.0.1:8787, all local: `wrangler dev --local` with local KV and Durable Objects.
 import { spawn } from 'node:child_process';
+import { buildWeb } from './build-web.mjs';
 import { childEnv, ensureNode } from './node.mjs';
 
 const port = process.env.PORT ?? '8787';
 const node = ensureNode();
+// The demo's and the embed's browser bundles (web-demo/dist, not committed).
+await buildWeb();
 const args = [
   'node_modules/wrangler/bin/wrangler.js',
   'dev',

@@ -98,6 +98,7 @@ const SANDBOX_SECRETS: Readonly<Record<string, string>> = {
   SHOPWARE_CLIENT_SECRET: SANDBOX_CREDENTIALS.shopware.clientSecret,
   SHOPWARE_PASSWORD: SANDBOX_CREDENTIALS.shopware.password,
   INSTACART_CLIENT_SECRET: SANDBOX_CREDENTIALS.instacart.clientSecret,
+  OAUTH2_CLIENT_SECRET: SANDBOX_CREDENTIALS.oauth2.clientSecret,
   // Fixed development values: sandbox only, never used once SANDBOX is "off".
   TOKENGATE_API_KEY: 'dev-api-key-sandbox-secret-5c2e',
   TOKENGATE_KEYS: 'dev:ZGV2LW9ubHkta2V5LWZvci10aGUtc2FuZGJveC0wMDA',
@@ -127,7 +128,11 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
   const vendors = new Map<string, VendorRuntime>();
   for (const [name, vendor] of Object.entries(vars.VENDORS)) {
     const at = `VENDORS.${name}`;
-    const options: Record<string, unknown> = { ...vendor.options, fetch: upstreamFetch };
+    // Option values may say {PUBLIC_ORIGIN}: browser-facing endpoints of a sandbox that follows the port.
+    const options: Record<string, unknown> = { fetch: upstreamFetch };
+    for (const [option, value] of Object.entries(vendor.options)) {
+      options[option] = typeof value === 'string' ? value.replaceAll('{PUBLIC_ORIGIN}', vars.PUBLIC_ORIGIN) : value;
+    }
     for (const [option, secretName] of Object.entries(vendor.secrets)) options[option] = secret(secretName, `${at}.secrets.${option}`, true);
     let profile: Profile;
     try {

@@ -32,6 +32,9 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; mes
 
 export interface CredentialStatus {
   vendor: string;
+  /** A token set is held (for a linked session: the account is linked, even if its access token has expired). */
+  held: boolean;
+  /** The held access token is still valid. */
   cached: boolean;
   expiresAt?: number;
   tokenRequests: number;
@@ -58,7 +61,7 @@ const LINK_TTL = 10 * 60_000;
 export class TokenCoordinator extends DurableObject<Env> {
   #config: Config | undefined;
   readonly #sources = new Map<string, TokenSource>();
-  readonly #status = new Map<string, Omit<CredentialStatus, 'cached' | 'expiresAt'>>();
+  readonly #status = new Map<string, Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'>>();
   readonly #published = new Map<string, string>();
 
   #cfg(): Config {
@@ -72,7 +75,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     return vendor;
   }
 
-  #statusOf(vendor: string): Omit<CredentialStatus, 'cached' | 'expiresAt'> {
+  #statusOf(vendor: string): Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'> {
     let status = this.#status.get(vendor);
     if (status === undefined) {
       status = { vendor, tokenRequests: 0 };
@@ -121,6 +124,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     try {
       const tokens = await this.#source(vendor, linked).getToken();
       await this.#publish(kvKey, tokens);
+      delete this.#statusOf(vendor).lastError;
       return { ok: true, value: issued(tokens) };
     } catch (error) {
       return this.#failure(vendor, error);
@@ -220,6 +224,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     const valid = tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
     return {
       ...this.#statusOf(vendor),
+      held: tokens !== undefined,
       cached: valid,
       ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     };

@@ -115,7 +115,7 @@ describe('state and transaction checks (rows 1, 4, 5)', () => {
 describe('token-mediating linking (row 7)', () => {
   it('the browser runs PKCE, the Worker adds the secret, and only the access token comes back', async () => {
     const config = await (await call('/link/instacart/config')).json() as { redirectUri: string; tokenUrl: string };
-    expect(config.redirectUri).toBe(`${ORIGIN}/callback.html`);
+    expect(config.redirectUri).toBe(`${ORIGIN}/callback`);
     const { verifier, challenge } = await createPkce();
     const state = createState();
     const authorize = await call('/link/instacart/authorize', {
@@ -159,7 +159,7 @@ describe('token-mediating linking (row 7)', () => {
     const exchange = await call('/token/instacart', {
       method: 'POST',
       headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: other.verifier, redirect_uri: `${ORIGIN}/callback.html` }),
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: other.verifier, redirect_uri: `${ORIGIN}/callback` }),
     });
     expect(exchange.status).toBe(400);
     await expect(exchange.json()).resolves.toMatchObject({ error: 'invalid_grant' });

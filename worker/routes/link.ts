@@ -27,7 +27,7 @@ export function redirectUriOf(config: Config, vendor: string): string {
  * same for every vendor; the state kept in IndexedDB says which link it belongs to.
  */
 export function mediatedRedirectUriOf(config: Config): string {
-  return `${config.publicOrigin}/callback.html`;
+  return `${config.publicOrigin}/callback`;
 }
 
 function redirect(location: string, cookies: string[] = []): Response {
@@ -60,7 +60,7 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
     case 'POST unlink':
       return unlink(request, ctx, vendor);
     case 'GET config':
-      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null) });
+      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true });
     case 'POST authorize':
       return mediatedAuthorize(request, ctx, vendor);
     default:
@@ -90,6 +90,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
   if (session === undefined) {
     log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(`/?link_error=ERR_NO_TRANSACTION&vendor=${vendor.name}`, [clearLink]);
     return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again', new Headers({ 'set-cookie': clearLink }));
   }
   const url = new URL(request.url);
@@ -112,7 +113,7 @@ async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime)
   const session = sessionOf(request);
   if (session === undefined) return json({ vendor: vendor.name, linked: false });
   const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name);
-  return json({ vendor: vendor.name, linked: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
+  return json({ vendor: vendor.name, linked: state.held, tokenValid: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
 }
 
 async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {

@@ -27,6 +27,21 @@ export const SANDBOX_CREDENTIALS: SandboxCredentials = Object.freeze({
     password: 'shopware-admin-sandbox-secret-e2b6',
   }),
   instacart: Object.freeze({ clientId: 'sandbox-instacart-client', clientSecret: 'instacart-sandbox-secret-9a27f4' }),
+  // The generic OAuth 2.0 server: the demo's BFF callback and its token-mediating callback page (also
+  // at /callback, where Workers static assets serve callback.html), on both loopback names.
+  oauth2: Object.freeze({
+    clientId: 'sandbox-oauth2-client',
+    clientSecret: 'oauth2-sandbox-secret-4c8e61',
+    publicClientId: 'sandbox-oauth2-spa',
+    redirectUris: Object.freeze([
+      'http://127.0.0.1:8787/link/oauth2/callback',
+      'http://127.0.0.1:8787/callback.html',
+      'http://127.0.0.1:8787/callback',
+      'http://localhost:8787/link/oauth2/callback',
+      'http://localhost:8787/callback.html',
+      'http://localhost:8787/callback',
+    ]),
+  }),
 });
 
 /** Access-token lifetimes in seconds, as each vendor document states them. */

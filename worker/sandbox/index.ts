@@ -14,6 +14,7 @@ import { empty, json, methodNotAllowed, notFound } from './http.js';
 import { instaboxRoutes } from './instabox.js';
 import { instacartRoutes } from './instacart.js';
 import { instellixRoutes } from './instellix.js';
+import { oauth2Routes } from './oauth2.js';
 import type { Route } from './route.js';
 import { shopwareRoutes } from './shopware.js';
 import { createState } from './state.js';
@@ -23,7 +24,7 @@ export { DEFAULT_LIFETIMES, SANDBOX_CREDENTIALS } from './credentials.js';
 export type { Sandbox, SandboxCredentials, SandboxOptions, SandboxStats, VendorName } from './types.js';
 
 /** First match wins: each vendor lists its token route before any catch-all. */
-const ROUTES: readonly Route[] = [...instaboxRoutes, ...eshopboxRoutes, ...instellixRoutes, ...shopwareRoutes, ...instacartRoutes];
+const ROUTES: readonly Route[] = [...instaboxRoutes, ...eshopboxRoutes, ...instellixRoutes, ...shopwareRoutes, ...instacartRoutes, ...oauth2Routes];
 
 /** The mount point; the sandbox reads only what follows it, so it works behind any origin. */
 const MOUNT = '/sandbox';

@@ -1,6 +1,6 @@
 import { createFaultBoard, type FaultBoard } from './faults.js';
 import { createTokenStore, type TokenStore } from './tokens.js';
-import { VENDORS, type SandboxConfig, type SandboxStats, type VendorName } from './types.js';
+import { OAUTH2_SERVER, VENDORS, type SandboxConfig, type SandboxStats, type ServerCounts, type VendorName } from './types.js';
 
 /** A test user made through the Instacart fulfillment sandbox. */
 export interface InstacartUser {
@@ -12,6 +12,19 @@ export interface InstacartUser {
 /** An Instacart authorization code and what it was bound to when issued. */
 export interface InstacartCode {
   readonly userId: number;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly codeChallenge: string;
+  readonly expiresAt: number;
+  /** Shared by every token issued from this code. */
+  readonly family: string;
+  /** Set at the first exchange attempt: a code is presented once. */
+  used: boolean;
+}
+
+/** A code of the generic OAuth 2.0 server and what it was bound to when issued. */
+export interface OAuth2Code {
   readonly clientId: string;
   readonly redirectUri: string;
   readonly scope: string;
@@ -35,10 +48,16 @@ export interface SandboxState {
   readonly instacartCodes: Map<string, InstacartCode>;
   /** The next Instacart test user id. */
   nextInstacartUserId: number;
+  readonly oauth2Codes: Map<string, OAuth2Code>;
+  /** Generic OAuth 2.0 server: refresh tokens already rotated away → their family, to spot a replay. */
+  readonly oauth2SpentRefreshTokens: Map<string, string>;
 }
 
-function perVendor(): Record<VendorName, number> {
-  return Object.fromEntries(VENDORS.map((vendor) => [vendor, 0])) as Record<VendorName, number>;
+/** A zero per vendor, plus the generic OAuth 2.0 server's (`statsSnapshot` lists it once non-zero). */
+function perVendor(): ServerCounts {
+  const counts = Object.fromEntries(VENDORS.map((vendor) => [vendor, 0])) as Record<VendorName, number>;
+  counts[OAUTH2_SERVER] = 0;
+  return counts;
 }
 
 /** A fresh state: no tokens but the Eshopbox app refresh token, no faults, zero stats. */
@@ -61,6 +80,8 @@ export function createState(config: SandboxConfig): SandboxState {
     instacartUsers: new Map(),
     instacartCodes: new Map(),
     nextInstacartUserId: 100_001,
+    oauth2Codes: new Map(),
+    oauth2SpentRefreshTokens: new Map(),
   };
 }
 

@@ -4,6 +4,14 @@ export type VendorName = 'instabox' | 'eshopbox' | 'instellix' | 'shopware' | 'i
 /** Every vendor, in a fixed order (stats, fault validation). */
 export const VENDORS: readonly VendorName[] = ['instabox', 'eshopbox', 'instellix', 'shopware', 'instacart'];
 
+/**
+ * The sandbox's generic, standards-only OAuth 2.0 authorization server (`oauth2.ts`): its key in stats,
+ * faults and token records. It is no vendor dialect, so `VendorName` and `VENDORS` stay the five vendors
+ * (callers enumerate them); but the routing, fault and token plumbing is keyed by `VendorName`, so the
+ * key is typed as one. Only this constant ever carries the value.
+ */
+export const OAUTH2_SERVER = 'oauth2' as string as VendorName;
+
 /** The demo credentials each vendor accepts; every secret contains `sandbox-secret` so leak scans can find it. */
 export interface SandboxCredentials {
   instabox: { clientId: string; clientSecret: string };
@@ -13,6 +21,12 @@ export interface SandboxCredentials {
   /** clientId / clientSecret: an integration (client_credentials); username / password: an admin user (password grant). */
   shopware: { clientId: string; clientSecret: string; username: string; password: string };
   instacart: { clientId: string; clientSecret: string };
+  /**
+   * The generic OAuth 2.0 server's registered clients: a confidential one (`clientId` + `clientSecret`,
+   * client_secret_basic or client_secret_post) and a public one (`publicClientId`, auth `none`), both
+   * with the exact `redirectUris`.
+   */
+  oauth2: { clientId: string; clientSecret: string; publicClientId: string; redirectUris: readonly string[] };
 }
 
 /** Options of `createSandbox`; all optional. */
@@ -27,14 +41,23 @@ export interface SandboxOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * Per-vendor counters. `oauth2`, the generic OAuth 2.0 server, is listed once it has counted something
+ * (read it as `?? 0`), so the five vendors' counters keep their exact shape.
+ */
+export type ServerCounts = Record<VendorName, number> & { oauth2?: number };
+
 /** What the sandbox has seen since it was made or last reset. */
 export interface SandboxStats {
   /** Requests that reached a token endpoint with the right method, faulted or refused ones included. */
-  tokenRequests: Record<VendorName, number>;
+  tokenRequests: ServerCounts;
   /** instellix token requests refused by the 5 s rule. */
   refusedPolls: number;
-  /** Requests to protected (non-token) endpoints, refused ones included. */
-  apiCalls: Record<VendorName, number>;
+  /**
+   * Requests to protected (non-token) endpoints, refused ones included; for `oauth2` also its metadata
+   * and authorization endpoint.
+   */
+  apiCalls: ServerCounts;
 }
 
 /** A running sandbox: a web-standard fetch handler plus its counters. */

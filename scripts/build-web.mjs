@@ -1,0 +1,68 @@
+// Builds the web demo's browser bundles with esbuild (ESM, minified, for browsers):
+//   web-demo/src/tokengate-browser.ts      → web-demo/dist/tokengate.js        (the core + mediated linking)
+//   web-demo/embed/src/tokengate-embed.ts  → web-demo/dist/tokengate-embed.js  (the storefront embed)
+// `buildWeb()` answers the output sizes (raw and gzip); run directly, it prints them. The output is
+// checked for the sandbox's secret canary (SECURITY.md row 7): a bundle that carries one fails the build.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'web-demo', 'dist');
+
+/** Entry → output file name under web-demo/dist. */
+const ENTRIES = {
+  tokengate: join(root, 'web-demo', 'src', 'tokengate-browser.ts'),
+  'tokengate-embed': join(root, 'web-demo', 'embed', 'src', 'tokengate-embed.ts'),
+};
+
+/** Values that must never reach a browser bundle: the sandbox's demo secrets all contain this. */
+const CANARIES = ['sandbox-secret'];
+
+/**
+ * Builds both bundles.
+ * @returns {Promise<Array<{ file: string, bytes: number, gzipBytes: number }>>}
+ */
+export async function buildWeb() {
+  mkdirSync(outdir, { recursive: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ENTRIES,
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022', 'chrome111', 'firefox111', 'safari16.4'],
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    // The core's "sideEffects": false applies to its own modules; the entries here are kept whole.
+    treeShaking: true,
+  });
+  const sizes = [];
+  for (const output of Object.keys(result.metafile.outputs).sort()) {
+    const path = join(root, output);
+    const contents = readFileSync(path);
+    const text = contents.toString('utf8');
+    const leaked = CANARIES.find((canary) => text.includes(canary));
+    if (leaked) throw new Error(`${output} contains the secret canary "${leaked}": a secret reached a browser bundle`);
+    sizes.push({ file: relative(root, path), bytes: contents.length, gzipBytes: gzipSync(contents, { level: 9 }).length });
+  }
+  return sizes;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    const sizes = await buildWeb();
+    for (const { file, bytes, gzipBytes } of sizes) {
+      console.log(`${file.padEnd(36)} ${(bytes / 1024).toFixed(1).padStart(6)} KiB  (${(gzipBytes / 1024).toFixed(1)} KiB gzip)`);
+    }
+  } catch (error) {
+    console.error(`build-web: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The storefront embed: `<tokengate-link vendor="instacart" mode="bff|mediated">` and `call(vendor, path)`.
+ *
+ * A storefront page served by the Worker (same origin) drops in
+ *
+ *   <script type="module" src="/dist/tokengate-embed.js"></script>
+ *   <tokengate-link vendor="instacart" mode="bff"></tokengate-link>
+ *
+ * and gets a "Link your Instacart account" button that shows the linked state and offers Unlink.
+ * `bff`: the Worker runs the whole flow and keeps every token. `mediated`: this page runs PKCE and holds
+ * only a short-lived access token (see web-demo/src/mediated.ts). Either way the storefront calls the
+ * vendor through the Worker with `call()`, which adds the CSRF header; the session cookie rides along.
+ *
+ * Events (bubbling, composed): `tokengate-linked`, `tokengate-unlinked`, `tokengate-error`
+ * (`detail: { vendor, code?, message }`). Style it with `::part(button)`, `::part(status)`,
+ * `::part(message)` and the `--tokengate-accent` custom property.
+ */
+import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
+import { call, linkStatus, mediatedStatus, startMediatedLink, unlink } from '../../src/mediated.ts';
+
+export { call };
+
+const STYLE = `
+  :host { display: block; font: inherit; color: inherit; --tokengate-accent: #1d4ed8; }
+  :host([hidden]) { display: none; }
+  .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+  button { font: inherit; cursor: pointer; padding: .5rem 1rem; border-radius: 6px; border: 2px solid var(--tokengate-accent);
+    background: var(--tokengate-accent); color: #fff; }
+  button.secondary { background: transparent; color: var(--tokengate-accent); }
+  button:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
+  button[aria-disabled='true'] { opacity: .6; cursor: progress; }
+  .status { margin: 0; }
+  .message { margin: .5rem 0 0; }
+  .message:empty { display: none; }
+  .message.error { color: #b42318; }
+`;
+
+type Mode = 'bff' | 'mediated';
+
+let shared: CSSStyleSheet | undefined;
+function sheet(): CSSStyleSheet {
+  if (shared === undefined) {
+    shared = new CSSStyleSheet();
+    shared.replaceSync(STYLE);
+  }
+  return shared;
+}
+
+export class TokengateLink extends HTMLElement {
+  static observedAttributes = ['vendor', 'mode', 'label'];
+
+  readonly #root: ShadowRoot;
+  readonly #status: HTMLParagraphElement;
+  readonly #linkButton: HTMLButtonElement;
+  readonly #unlinkButton: HTMLButtonElement;
+  readonly #message: HTMLParagraphElement;
+  #expiresAt: number | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #linked = false;
+  /** Whether the linked state has been read once (before that, a change is no news). */
+  #loaded = false;
+
+  constructor() {
+    super();
+    this.#root = this.attachShadow({ mode: 'open' });
+    // A constructed stylesheet, not a <style> element: a storefront's CSP without 'unsafe-inline' allows it.
+    this.#root.adoptedStyleSheets = [sheet()];
+    const row = document.createElement('div');
+    row.className = 'row';
+    this.#status = document.createElement('p');
+    this.#status.className = 'status';
+    this.#status.setAttribute('part', 'status');
+    this.#status.setAttribute('role', 'status');
+    this.#linkButton = document.createElement('button');
+    this.#linkButton.type = 'button';
+    this.#linkButton.setAttribute('part', 'button');
+    this.#linkButton.addEventListener('click', () => void this.#link());
+    this.#unlinkButton = document.createElement('button');
+    this.#unlinkButton.type = 'button';
+    this.#unlinkButton.className = 'secondary';
+    this.#unlinkButton.setAttribute('part', 'button unlink');
+    this.#unlinkButton.addEventListener('click', () => void this.#unlink());
+    this.#message = document.createElement('p');
+    this.#message.className = 'message';
+    this.#message.setAttribute('part', 'message');
+    this.#message.setAttribute('aria-live', 'polite');
+    row.append(this.#linkButton, this.#unlinkButton);
+    this.#root.append(this.#status, row, this.#message);
+  }
+
+  get vendor(): string {
+    return this.getAttribute('vendor') ?? '';
+  }
+
+  get mode(): Mode {
+    return this.getAttribute('mode') === 'mediated' ? 'mediated' : 'bff';
+  }
+
+  connectedCallback(): void {
+    this.#render();
+    this.#readReturn();
+    void this.refresh();
+    this.#timer = setInterval(() => this.#renderStatus(), 1000);
+  }
+
+  disconnectedCallback(): void {
+    clearInterval(this.#timer);
+  }
+
+  attributeChangedCallback(): void {
+    if (this.isConnected) {
+      this.#render();
+      void this.refresh();
+    }
+  }
+
+  /** Reads the linked state again (the Worker's session, and the page's token in mediated mode). */
+  async refresh(): Promise<void> {
+    const vendor = this.vendor;
+    if (!vendor) return;
+    try {
+      const server = await linkStatus(vendor);
+      const page = this.mode === 'mediated' ? await mediatedStatus(vendor) : undefined;
+      const linked = server.linked || page?.linked === true;
+      // A result line about the old state (e.g. "linked", after another element unlinked) would mislead.
+      if (this.#loaded && linked !== this.#linked) this.#say('');
+      this.#linked = linked;
+      this.#loaded = true;
+      this.#expiresAt = page?.expiresAt ?? server.expiresAt;
+    } catch (error) {
+      this.#linked = false;
+      this.#expiresAt = undefined;
+      this.#say(describeError(error), true);
+    }
+    this.#render();
+  }
+
+  #render(): void {
+    const name = displayName(this.vendor);
+    this.#linkButton.textContent = this.getAttribute('label') ?? `Link your ${name} account`;
+    this.#linkButton.hidden = this.#linked;
+    this.#unlinkButton.textContent = `Unlink ${name}`;
+    this.#unlinkButton.hidden = !this.#linked;
+    this.#renderStatus();
+  }
+
+  #renderStatus(): void {
+    const name = displayName(this.vendor);
+    if (!this.#linked) {
+      this.#status.textContent = `Your ${name} account is not linked.`;
+      return;
+    }
+    const left = this.#expiresAt === undefined ? '' : ` Access token: ${formatRemaining(this.#expiresAt - Date.now())} left.`;
+    this.#status.textContent = `Your ${name} account is linked.${left}`;
+  }
+
+  #say(text: string, isError = false): void {
+    this.#message.textContent = text;
+    this.#message.classList.toggle('error', isError);
+  }
+
+  #emit(type: string, detail: Record<string, unknown>): void {
+    this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: { vendor: this.vendor, ...detail } }));
+  }
+
+  /** A BFF round trip ends on a page with `?linked=<vendor>` or `?link_error=<code>&vendor=<vendor>`. */
+  #readReturn(): void {
+    const params = new URLSearchParams(location.search);
+    if (params.get('linked') === this.vendor) {
+      this.#say(`Your ${displayName(this.vendor)} account is linked.`);
+      this.#emit('tokengate-linked', { mode: 'bff' });
+    } else if (params.get('vendor') === this.vendor && params.get('link_error')) {
+      const code = params.get('link_error') ?? '';
+      this.#say(`${describeCode(code)} You can try again.`, true);
+      this.#emit('tokengate-error', { code, message: describeCode(code) });
+    }
+  }
+
+  async #link(): Promise<void> {
+    const vendor = this.vendor;
+    if (!vendor) return;
+    if (this.mode === 'bff') {
+      location.assign(`/link/${encodeURIComponent(vendor)}/start`);
+      return;
+    }
+    if (this.#linkButton.getAttribute('aria-disabled') === 'true') return;
+    // aria-disabled, not disabled: a disabled button drops keyboard focus.
+    this.#linkButton.setAttribute('aria-disabled', 'true');
+    this.#say(`Linking your ${displayName(vendor)} account…`);
+    try {
+      const result = await startMediatedLink(vendor, { returnTo: location.href });
+      if (result.kind === 'redirect') {
+        location.assign(result.url);
+        return;
+      }
+      await this.refresh();
+      this.#say(`Your ${displayName(vendor)} account is linked.`);
+      this.#emit('tokengate-linked', { mode: 'mediated' });
+      // The link button is hidden now: keep keyboard focus inside the element.
+      this.#unlinkButton.focus();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      this.#say(`${describeError(error)} You can try again.`, true);
+      this.#emit('tokengate-error', { code, message: describeError(error) });
+    } finally {
+      this.#linkButton.removeAttribute('aria-disabled');
+    }
+  }
+
+  async #unlink(): Promise<void> {
+    if (this.#unlinkButton.getAttribute('aria-disabled') === 'true') return;
+    this.#unlinkButton.setAttribute('aria-disabled', 'true');
+    try {
+      await unlink(this.vendor);
+      await this.refresh();
+      this.#say(`Your ${displayName(this.vendor)} account is unlinked.`);
+      this.#emit('tokengate-unlinked', {});
+      this.#linkButton.focus();
+    } catch (error) {
+      this.#say(describeError(error), true);
+      this.#emit('tokengate-error', { code: (error as { code?: string }).code, message: describeError(error) });
+    } finally {
+      this.#unlinkButton.removeAttribute('aria-disabled');
+    }
+  }
+}
+
+if (!customElements.get('tokengate-link')) customElements.define('tokengate-link', TokengateLink);
