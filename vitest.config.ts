@@ -56,6 +56,16 @@ export default defineConfig({
         },
       },
       {
+        // npm start's stack in Chromium (Playwright), as a person uses it.
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+      {
         // The Worker itself, from wrangler.toml: real KV and Durable Object bindings in workerd.
         plugins: [
           cloudflareTest({

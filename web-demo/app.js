@@ -622,7 +622,7 @@ async function poll() {
       renderSandbox(body.vendors);
     }
     renderLive(body.vendors);
-    for (const v of body.vendors) if (v.linkable) renderLinkState(v.vendor, { linked: v.linked?.cached === true, expiresAt: v.linked?.expiresAt, lastError: v.linked?.lastError });
+    for (const v of body.vendors) if (v.linkable) renderLinkState(v.vendor, { linked: v.linked?.held === true, expiresAt: v.linked?.expiresAt, lastError: v.linked?.lastError });
     state.className = 'worker-state ok';
     state.textContent = `Worker is up · ${body.vendors.length} vendor${body.vendors.length === 1 ? '' : 's'} · sandbox ${body.sandbox ? 'on' : 'off'}`;
     $('#live-updated').textContent = `Last update ${new Date().toLocaleTimeString()}.`;

@@ -1,0 +1,219 @@
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumArgs, chromiumPath } from '../helpers/chromium.js';
+import { startStack, type Stack } from './stack.js';
+
+// npm start's whole stack (Worker, web demo, vendor sandbox) driven by Debian's Chromium, as a
+// person evaluating tokengate would use it. Screenshots of each main state go to test-results/.
+let stack: Stack;
+let browser: Browser;
+const shots = new URL('../../test-results/screenshots/', import.meta.url).pathname;
+/** Every response body any page received, for the leak scan at the end. */
+const bodies: { url: string; text: string }[] = [];
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  stack = await startStack();
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  context.on('response', (response) => {
+    void response.text().then(
+      (text) => bodies.push({ url: response.url(), text }),
+      () => undefined,
+    );
+  });
+  return context;
+}
+
+async function home(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(stack.origin);
+  await page.getByText(/Worker is up/).waitFor();
+  return page;
+}
+
+const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: `${shots}${name}.png`, fullPage: false });
+
+describe('the web demo', () => {
+  it('calls every fronted vendor API through the Worker', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const vendors: [string, RegExp][] = [
+      ['instabox', /Call GET \/v2\/orders/],
+      ['eshopbox', /Call GET \/api\/v1\/orders/],
+      ['instellix', /Call GET \/api\/v1\/shipments/],
+      ['shopware', /Call GET \/api\/v3\/product/],
+      ['instacart', /Call GET \/v2\/fulfillment\/stores/],
+    ];
+    for (const [vendor, button] of vendors) {
+      const card = page.locator('article', { has: page.locator(`#vendor-${vendor}`) });
+      await card.getByRole('button', { name: button }).click();
+      await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
+    }
+    await shot(page, '01-vendors-called');
+    await context.close();
+  });
+
+  it('links Instacart the BFF way, calls as the user, and unlinks', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-instacart');
+    await card.getByRole('link', { name: /Link \(server keeps the tokens\)/ }).click();
+    await page.getByRole('heading', { name: /Your Instacart account is linked/ }).waitFor();
+    await shot(page, '02-bff-linked');
+    await card.getByRole('button', { name: /Call as me/ }).click();
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
+    // The session cookie is HttpOnly: script sees no cookie at all.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    const cookies = await context.cookies();
+    expect(cookies.map((c) => c.name)).toEqual(['__Host-tg_session']);
+    expect(cookies[0]).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
+    await card.getByRole('button', { name: /Unlink/ }).click();
+    await expect.poll(() => card.locator('[data-link-state]').textContent(), { timeout: 15_000 }).toMatch(/Not linked/);
+    await shot(page, '03-bff-unlinked');
+    await context.close();
+  });
+
+  it('links Instacart the token-mediating way: PKCE in the page, only an access token held', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-instacart');
+    await card.getByRole('button', { name: /Link \(this page runs PKCE\)/ }).click();
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/Linked Instacart in token-mediating mode/);
+    await shot(page, '04-mediated-linked');
+    const stored = await dumpStorage(page);
+    expect(stored).toContain('accessToken');
+    expect(stored).not.toMatch(/refresh_?token/i);
+    await context.close();
+  });
+
+  it('links a standard OAuth 2.0 server through its consent page', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-oauth2');
+    await card.getByRole('link', { name: /Link \(server keeps the tokens\)/ }).click();
+    await page.getByRole('button', { name: 'Allow' }).waitFor();
+    await shot(page, '05-consent');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('heading', { name: /account is linked/ }).waitFor();
+    await card.getByRole('button', { name: /Call as me/ }).click();
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
+    await context.close();
+  });
+
+  it('shows a denied consent as an error with a way back', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    await page.locator('#link-oauth2').getByRole('link', { name: /Link \(server keeps the tokens\)/ }).click();
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('heading', { name: /You did not link/ }).waitFor();
+    await page.locator('#notice').getByRole('link', { name: 'Try again' }).waitFor();
+    await shot(page, '06-consent-denied');
+    await context.close();
+  });
+
+  it('shows a tampered state as an error, and nothing is linked', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    await page.locator('#link-oauth2').getByRole('link', { name: /Link \(server keeps the tokens\)/ }).click();
+    await page.getByRole('button', { name: 'Allow' }).waitFor();
+    // An attacker's state: the form would carry it back to the Worker's callback.
+    await page.evaluate(() => {
+      const field = document.querySelector<HTMLInputElement>('input[name="state"]');
+      if (field) field.value = 'forged-state-value';
+    });
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('heading', { name: /did not work/ }).waitFor();
+    expect(await page.locator('#notice').textContent()).toContain('ERR_STATE_MISMATCH');
+    await shot(page, '07-state-mismatch');
+    await expect.poll(() => page.locator('#link-oauth2 [data-link-state]').textContent(), { timeout: 15_000 }).toMatch(/Not linked/);
+    await context.close();
+  });
+
+  it('several tabs with an expired token make one refresh between them', async () => {
+    const context = await newContext();
+    const first = await home(context);
+    await first.locator('#link-instacart').getByRole('button', { name: /Link \(this page runs PKCE\)/ }).click();
+    await expect.poll(() => first.locator('#link-instacart').textContent(), { timeout: 15_000 }).toMatch(/token-mediating mode/);
+    const tabs = [first, await home(context), await home(context), await home(context)];
+    // Expire the stored access token (the Worker still holds the refresh token behind the session).
+    // (Code as strings: the page imports the demo's own bundle, which the test runner must not rewrite.)
+    await first.evaluate(`(async () => {
+      const tg = await import('/dist/tokengate.js');
+      const store = tg.idbStore();
+      const key = tg.tokenKey('instacart');
+      await store.set(key, { ...(await store.get(key)), expiresAt: Date.now() - 1000 });
+    })()`);
+    let refreshes = 0;
+    context.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === '/token/instacart') refreshes++;
+    });
+    const tokens = await Promise.all(
+      tabs.map(
+        (tab) =>
+          tab.evaluate(`(async () => {
+            const tg = await import('/dist/tokengate.js');
+            const token = await (await tg.mediatedSource('instacart')).getToken();
+            return token.expiresAt ?? 0;
+          })()`) as Promise<number>,
+      ),
+    );
+    expect(refreshes).toBe(1);
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens[0]).toBeGreaterThan(Date.now());
+    await context.close();
+  });
+
+  it('no secret and no refresh token in any page, storage, script-readable cookie or response', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    await page.locator('#link-instacart').getByRole('button', { name: /Link \(this page runs PKCE\)/ }).click();
+    await expect.poll(() => page.locator('#link-instacart').textContent(), { timeout: 15_000 }).toMatch(/token-mediating mode/);
+    const storage = await dumpStorage(page);
+    const scripts = await page.evaluate(() => document.documentElement.outerHTML);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let the response listeners finish
+    expect(bodies.length).toBeGreaterThan(50);
+    // A refresh token would show up as a JSON field with a value; the words alone are in the core's code.
+    const refreshValue = /"refresh_?token"\s*:\s*"/i;
+    for (const text of [storage, scripts, ...bodies.map((b) => b.text)]) {
+      expect(text).not.toContain('sandbox-secret');
+      expect(text).not.toMatch(refreshValue);
+    }
+    expect(stack.log()).not.toContain('sandbox-secret');
+    await context.close();
+  });
+});
+
+/** localStorage, sessionStorage and every IndexedDB database of the page, as one string. */
+async function dumpStorage(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const out: string[] = [JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage })];
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(info.name!);
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      for (const name of Array.from(db.objectStoreNames)) {
+        const values = await new Promise<unknown[]>((resolve, reject) => {
+          const request = db.transaction(name).objectStore(name).getAll();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        out.push(JSON.stringify(values));
+      }
+      db.close();
+    }
+    return out.join('\n');
+  });
+}
