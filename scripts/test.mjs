@@ -18,6 +18,7 @@ if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0)
 console.log('» typecheck tests and the Worker');
 if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json']) !== 0) failedSteps++;
 if (run(['node_modules/typescript/bin/tsc', '-p', 'worker/tsconfig.json']) !== 0) failedSteps++;
+if (run(['node_modules/typescript/bin/tsc', '-p', 'web-demo/tsconfig.json']) !== 0) failedSteps++;
 
 mkdirSync('test-results', { recursive: true });
 const report = 'test-results/vitest.json';
