@@ -66,6 +66,40 @@ export default defineConfig({
         },
       },
       {
+        // The Worker linking accounts at a real authorization server: oidc-provider, started in Node by
+        // the global setup; the Worker gets one vendor pointing at it.
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const issuer = inject<string>('oidcIssuer');
+            return {
+              main: './worker/index.ts',
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  OIDC_CLIENT_SECRET: inject<string>('oidcClientSecret'),
+                  VENDORS: {
+                    oidc: {
+                      profile: 'oauth2',
+                      options: { clientId: 'tokengate-basic', issuer, requireIss: true, authorizeUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, apiBaseUrl: issuer, grant: 'none' },
+                      secrets: { clientSecret: 'OIDC_CLIENT_SECRET' },
+                      link: { scope: 'openid read' },
+                      routes: [{ method: 'GET', path: '/me', access: 'session' }],
+                    },
+                  },
+                },
+              },
+            };
+          }),
+        ],
+        resolve: { alias: packageAliases },
+        test: {
+          name: 'worker-oidc',
+          include: ['test/worker-oidc/**/*.test.ts'],
+          globalSetup: ['test/worker-oidc/global-setup.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
         // The Worker itself, from wrangler.toml: real KV and Durable Object bindings in workerd.
         plugins: [
           cloudflareTest({

@@ -33,7 +33,7 @@ const Route = v.object({
 const Vendor = v.object({
   profile: v.picklist(Object.keys(FACTORIES) as ProfileName[], `must be one of ${Object.keys(FACTORIES).join(', ')}`),
   /** Non-secret profile options: clientId, realm, environment, shopUrl, username, scope, endpoint overrides. */
-  options: v.optional(v.record(v.string(), v.union([v.string(), v.array(v.string())], 'must be a string or a list of strings')), {}),
+  options: v.optional(v.record(v.string(), v.union([v.string(), v.boolean(), v.array(v.string())], 'must be a string, a boolean or a list of strings')), {}),
   /** Profile option → name of the Worker secret that holds it, e.g. clientSecret = "INSTABOX_CLIENT_SECRET". */
   secrets: v.optional(v.record(v.string(), v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, 'must name a secret in UPPER_SNAKE_CASE'))), {}),
   routes: v.optional(v.array(Route, 'must be a list of { method, path, access }'), []),

@@ -29,6 +29,7 @@ export interface TestClients {
   readonly post: ConfidentialClient;
   readonly public: PublicClient;
   readonly redirectUri: string;
+  readonly workerRedirectUris: readonly string[];
 }
 
 // Secrets carry 'CANARY' so tests can assert they never leak into error
@@ -49,6 +50,8 @@ export const CLIENTS: TestClients = {
   // Nothing listens here: followAuthorization stops at this redirect and hands
   // the URL back instead of fetching it.
   redirectUri: 'http://127.0.0.1/callback',
+  // The Worker's redirect URIs in its tests (PUBLIC_ORIGIN http://127.0.0.1:8787): BFF and token-mediating.
+  workerRedirectUris: ['http://127.0.0.1:8787/link/oidc/callback', 'http://127.0.0.1:8787/callback'],
 };
 
 /**
@@ -61,7 +64,6 @@ export const API_RESOURCE = 'urn:tokengate:api';
 
 export const TEST_ACCOUNT_ID = 'test-user';
 
-const MAX_REDIRECTS = 10;
 const TOKEN_PATH = '/token';
 const INTERACTION_PREFIX = '/interaction/';
 
@@ -230,7 +232,7 @@ export async function startAuthServer(): Promise<AuthServer> {
   const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials'];
   const common = {
     response_types: ['code'],
-    redirect_uris: [CLIENTS.redirectUri],
+    redirect_uris: [CLIENTS.redirectUri, ...CLIENTS.workerRedirectUris],
   };
 
   const configuration: Record<string, unknown> = {
@@ -342,69 +344,4 @@ export async function startAuthServer(): Promise<AuthServer> {
 
 // ---------------------------------------------------------------------------
 
-function isExpired(attributes: readonly string[]): boolean {
-  for (const attribute of attributes) {
-    const eq = attribute.indexOf('=');
-    const key = (eq === -1 ? attribute : attribute.slice(0, eq)).trim().toLowerCase();
-    const value = eq === -1 ? '' : attribute.slice(eq + 1).trim();
-    if (key === 'max-age' && Number(value) <= 0) return true;
-    if (key === 'expires' && Date.parse(value) <= Date.now()) return true;
-  }
-  return false;
-}
-
-// All cookies go to every request regardless of Path: the jar lives for one
-// authorization on one origin, and oidc-provider tolerates extra cookies.
-function storeCookies(jar: Map<string, string>, headers: Headers): void {
-  for (const line of headers.getSetCookie()) {
-    const [pair = '', ...attributes] = line.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    if (value === '' || isExpired(attributes)) jar.delete(name);
-    else jar.set(name, value);
-  }
-}
-
-function cookieHeader(jar: ReadonlyMap<string, string>): string {
-  return [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-}
-
-function isRedirectUri(url: URL): boolean {
-  const expected = new URL(CLIENTS.redirectUri);
-  return url.origin === expected.origin && url.pathname === expected.pathname;
-}
-
-/**
- * Follows an authorization URL headlessly, logging in the test user and
- * granting every requested scope, and returns the redirect to the client's
- * redirect_uri (with code, state and iss, or an error). Throws if the flow
- * stops anywhere else or takes more than 10 redirects.
- */
-export async function followAuthorization(authorizeUrl: string): Promise<string> {
-  const jar = new Map<string, string>();
-  let url = new URL(authorizeUrl);
-
-  for (let redirects = 0; redirects < MAX_REDIRECTS; redirects += 1) {
-    const headers = new Headers();
-    if (jar.size > 0) headers.set('cookie', cookieHeader(jar));
-    const response = await fetch(url, { redirect: 'manual', headers });
-    storeCookies(jar, response.headers);
-
-    const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || location === null) {
-      const body = await response.text();
-      throw new Error(
-        `authorization stopped at ${url.pathname} with HTTP ${response.status}: ${body.slice(0, 500)}`,
-      );
-    }
-    await response.body?.cancel();
-
-    const next = new URL(location, url);
-    if (isRedirectUri(next)) return next.href;
-    url = next;
-  }
-
-  throw new Error(`authorization did not reach ${CLIENTS.redirectUri} within ${MAX_REDIRECTS} redirects`);
-}
+export { followAuthorization } from './follow.js';
