@@ -2,19 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createTokenSource, ErrorCode, memoryStore, type LockFn, type Profile, type TokenSet, type TokenSourceOptions } from '../../src/index.js';
 import { oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch, type Responder } from '../helpers/mock-fetch.js';
+import { fakeTime } from '../helpers/fake-time.js';
 
-/** Fake time: `sleep` advances the clock instead of waiting. */
-function fakeTime(start = 1_000_000) {
-  const clock = { now: start, waits: [] as number[] };
-  return {
-    clock,
-    now: () => clock.now,
-    sleep: async (ms: number) => {
-      clock.waits.push(ms);
-      clock.now += ms;
-    },
-  };
-}
 
 /** Lets background work (a renewal through the mock fetch) run to its end. */
 async function settle(): Promise<void> {

@@ -15,22 +15,13 @@ import {
 } from '../../src/index.js';
 import { authorizeSandboxUser, eshopbox, instabox, instacart, instellix, shopware } from '../../src/profiles/index.js';
 import { json, mockFetch, tokenAnswer, type Responder, type SeenRequest } from '../helpers/mock-fetch.js';
+import { fakeTime as fakeClock } from '../helpers/fake-time.js';
+
+const fakeTime = (start = NOW): ReturnType<typeof fakeClock> => fakeClock(start);
 
 const NOW = 1_700_000_000_000;
 const FORM = 'application/x-www-form-urlencoded';
 
-/** Fake time: `sleep` advances the clock instead of waiting. */
-function fakeTime(start = NOW) {
-  const clock = { now: start, waits: [] as number[] };
-  return {
-    clock,
-    now: () => clock.now,
-    sleep: async (ms: number) => {
-      clock.waits.push(ms);
-      clock.now += ms;
-    },
-  };
-}
 
 /** The form body as an object; fails on a repeated field. */
 function formBody(request: SeenRequest): Record<string, string> {
