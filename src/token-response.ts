@@ -6,18 +6,22 @@ import { parseRetryAfter, readJson } from './transport.js';
 import type { TokenSet } from './types.js';
 
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
+/** RFC 6749 Appendix A: tokens are visible ASCII. No blanks or control characters, which would break the Authorization header. */
+const tokenValue = v.pipe(v.string(), v.regex(/^[\x21-\x7e]+$/));
+/** About 31 years: a larger `expires_in` is a broken server, not a long-lived token. */
+const MAX_EXPIRES_IN = 1_000_000_000;
 
 /** RFC 6749 §5.1 success body, with `expires_in` also accepted as a numeric string. */
 const TokenBody = v.looseObject({
-  access_token: nonEmpty,
+  access_token: tokenValue,
   token_type: nonEmpty,
   expires_in: v.optional(
     v.union([
-      v.pipe(v.number(), v.finite(), v.minValue(0)),
-      v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number)),
+      v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_EXPIRES_IN)),
+      v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number), v.maxValue(MAX_EXPIRES_IN)),
     ]),
   ),
-  refresh_token: v.optional(nonEmpty),
+  refresh_token: v.optional(tokenValue),
   scope: v.optional(v.string()),
 });
 

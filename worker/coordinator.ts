@@ -28,7 +28,8 @@ export interface IssuedToken {
  * RPC results are plain data: an Error crossing the RPC boundary keeps only its message, and callers
  * need the stable code, the status and Retry-After.
  */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string; status?: number; retryAfter?: number };
+export type Failure = { ok: false; code: string; message: string; status?: number; retryAfter?: number };
+export type Outcome<T> = { ok: true; value: T } | Failure;
 
 export interface CredentialStatus {
   vendor: string;
@@ -63,6 +64,11 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #sources = new Map<string, TokenSource>();
   readonly #status = new Map<string, Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'>>();
   readonly #published = new Map<string, string>();
+  /**
+   * Credentials whose refresh token was refused (invalid_grant is terminal, SECURITY.md row 6): they
+   * are not tried again until the account is linked again or the object restarts with new secrets.
+   */
+  readonly #dead = new Map<string, Failure>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch(this.env, this.env['SANDBOX'] === 'on'));
@@ -113,6 +119,8 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /** After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one. */
   async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const dead = this.#dead.get(vendor);
+    if (dead !== undefined) return dead;
     const source = this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
     await source.getToken().catch(() => undefined);
@@ -121,13 +129,22 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   async #issue(vendor: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const dead = this.#dead.get(vendor);
+    if (dead !== undefined) return dead;
     try {
       const tokens = await this.#source(vendor, linked).getToken();
       await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
       return { ok: true, value: issued(tokens) };
     } catch (error) {
-      return this.#failure(vendor, error);
+      const failure = this.#failure(vendor, error);
+      if (failure.code === ErrorCode.LINK_REQUIRED) {
+        this.#dead.set(vendor, failure);
+        this.#published.delete(kvKey);
+        // The copy in KV is dead too: isolates must not keep sending it upstream.
+        await this.env.TOKENS.delete(kvKey).catch(() => undefined);
+      }
+      return failure;
     }
   }
 
@@ -142,7 +159,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     }
   }
 
-  #failure(vendor: string, error: unknown): Outcome<never> {
+  #failure(vendor: string, error: unknown): Failure {
     const known = isTokenGateError(error);
     const failure = {
       ok: false as const,
@@ -205,6 +222,7 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string): Promise<IssuedToken> {
     this.#sources.delete(vendor);
+    this.#dead.delete(vendor);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
     await this.#publish(kvKey, tokens);
     return issued(tokens);
@@ -213,6 +231,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   /** Forgets the linked account here, in storage and in KV. */
   async unlink(vendor: string, kvKey: string): Promise<void> {
     this.#sources.delete(vendor);
+    this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);

@@ -137,3 +137,20 @@ function streamOf(bytes: number): ReadableStream<Uint8Array> {
     },
   });
 }
+
+describe('token values the Authorization header could not carry', () => {
+  const bad: [string, Record<string, unknown>, string][] = [
+    ['a blank access_token', { access_token: ' ', token_type: 'Bearer' }, 'access_token'],
+    ['a control character in access_token', { access_token: 'a\nb', token_type: 'Bearer' }, 'access_token'],
+    ['a non-ASCII refresh_token', { access_token: 'a', token_type: 'Bearer', refresh_token: 'rt-é' }, 'refresh_token'],
+    ['an absurd expires_in', { access_token: 'a', token_type: 'Bearer', expires_in: 1e306 }, 'expires_in'],
+  ];
+  for (const [name, body, field] of bad) {
+    it(`rejects ${name}`, async () => {
+      const { profile } = profileWith(() => json(body));
+      const error = await clientCredentialsGrant(profile).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ErrorCode.INVALID_RESPONSE });
+      expect((error as Error).message).toContain(`"${field}"`);
+    });
+  }
+});

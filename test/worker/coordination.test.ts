@@ -47,3 +47,17 @@ describe('coordination', () => {
     expect(recovered.status).toBe(200);
   });
 });
+
+describe('a refused app refresh token is terminal (row 6)', () => {
+  it('Eshopbox: after revocation, calls answer 503 without hammering the token endpoint', async () => {
+    expect((await call('/api/eshopbox/api/v1/orders', { headers: browser() })).status).toBe(200);
+    await fault('eshopbox', 'revoke');
+    const before = (await sandboxStats()).tokenRequests['eshopbox']!;
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await call('/api/eshopbox/api/v1/orders', { headers: shopper(i) }));
+    expect(answers.every((a) => a.status === 503)).toBe(true);
+    await expect(answers[0]!.json()).resolves.toMatchObject({ reason: 'ERR_LINK_REQUIRED' });
+    // One refused refresh, then nothing: no retry of a dead refresh token.
+    expect((await sandboxStats()).tokenRequests['eshopbox']! - before).toBe(1);
+  });
+});

@@ -95,9 +95,10 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
     config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' }),
   );
-  if (!outcome.ok) return tokenFailure(outcome, cors());
+  if (!outcome.ok) return tokenFailure(outcome, cors(), credential.kind === 'session');
   const upstream = outcome.value;
-  log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
+  // The platform's request log already has every call; ours adds the vendor and route of the failures.
+  if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
   if (upstream.status >= 300 && upstream.status < 400) {
     await upstream.body?.cancel();
     return errorResponse(502, 'upstream_redirect', 'The vendor answered with a redirect, which is not followed', cors());
@@ -118,8 +119,9 @@ function upstreamUrl(vendor: VendorRuntime, target: { path: string; search: stri
   return url.href;
 }
 
-function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers): Response {
-  if (failure.code === 'ERR_LINK_REQUIRED') return errorResponse(401, 'link_required', failure.message, headers);
+function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers, session: boolean): Response {
+  // A linked user can fix a refused refresh token by linking again; the app's own credential needs an operator.
+  if (failure.code === 'ERR_LINK_REQUIRED' && session) return errorResponse(401, 'link_required', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });
