@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The reliability soak's short version (the full one is `npm run soak`): `wrangler dev --local` on a
+// snapshot of the tree, 1,500 proxied GETs at concurrency 50 from 1,000 caller IPs while the sandbox
+// injects a 5xx, a 429 with Retry-After, a slow answer, truncated JSON, an HTML page and revocations.
+// Same engine and same must-be-0 figures as the full soak. 127.0.0.1 only; bounded (wrangler start-up
+// 60 s, each request 20 s, the load 40 s).
+
+interface Needle {
+  label: string;
+  value: string;
+}
+interface SoakResult {
+  requests: number;
+  sent: number;
+  answered: number;
+  lost: number;
+  data: number;
+  documentedErrors: number;
+  wrong: number;
+  wrongSamples: string[];
+  duplicated: number;
+  echo: { answers: number; upstreamCalls: number | null };
+  refusedPolls: number;
+  answerLeaks: number;
+  tokenRequests: Record<string, number>;
+  minimumTokenRequests: Record<string, number>;
+  codes: { vendor: string; kind: string; code: string; count: number }[];
+  events: { vendor: string; fault: string; state: string }[];
+  needles: Needle[];
+}
+interface LogScan {
+  lines: number;
+  leaks: number;
+  labels: string[];
+  unhandled: number;
+}
+interface Wrangler {
+  url: string;
+  log(): string;
+  reloads(): number;
+  stop(): Promise<void>;
+  cleanup(): void;
+}
+interface Engine {
+  ROOT: string;
+  SHORT_SCHEDULE: unknown[];
+  snapshotTree(root: string): { dir: string; remove(): void };
+  startWrangler(options: { node: string; env: NodeJS.ProcessEnv; cwd: string; readyTimeoutMs: number }): Promise<Wrangler>;
+  runSoak(options: { base: string; requests: number; concurrency: number; schedule: unknown[]; requestTimeoutMs: number; deadlineMs: number }): Promise<SoakResult>;
+  scanLog(log: string, needles: Needle[]): LogScan;
+  mustBeZero(result: SoakResult, scan: LogScan, reloads: number): Record<string, number>;
+  formatReport(result: SoakResult, scan: LogScan, reloads: number, title: string): string;
+}
+interface NodeHelpers {
+  ensureNode(): string;
+  childEnv(node: string): NodeJS.ProcessEnv;
+}
+
+// Plain .mjs modules shared with scripts/soak.mjs; loaded by URL so the test typechecks without .d.ts files.
+const load = <T>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(path, import.meta.url).href) as Promise<T>;
+
+describe('soak (short): proxied load through wrangler dev under sandbox faults', () => {
+  let engine: Engine;
+  let snapshot: { dir: string; remove(): void } | undefined;
+  let wrangler: Wrangler | undefined;
+  let result: SoakResult;
+  let scan: LogScan;
+  let reloads: number;
+
+  beforeAll(async () => {
+    engine = await load<Engine>('../../scripts/soak-engine.mjs');
+    const { ensureNode, childEnv } = await load<NodeHelpers>('../../scripts/node.mjs');
+    const node = ensureNode();
+    snapshot = engine.snapshotTree(engine.ROOT);
+    wrangler = await engine.startWrangler({ node, env: childEnv(node), cwd: snapshot.dir, readyTimeoutMs: 60_000 });
+    const reloadsBefore = wrangler.reloads();
+    result = await engine.runSoak({ base: wrangler.url, requests: 1500, concurrency: 50, schedule: engine.SHORT_SCHEDULE, requestTimeoutMs: 20_000, deadlineMs: 40_000 });
+    reloads = wrangler.reloads() - reloadsBefore;
+    await wrangler.stop();
+    scan = engine.scanLog(wrangler.log(), result.needles);
+  }, 120_000);
+
+  afterAll(async () => {
+    await wrangler?.stop();
+    wrangler?.cleanup();
+    snapshot?.remove();
+  });
+
+  const report = (): string => engine.formatReport(result, scan, reloads, 'soak (short)');
+
+  it('answers every request, each with vendor data or a documented error', () => {
+    expect(result.sent, report()).toBe(1500);
+    expect(result.answered, report()).toBe(1500);
+    expect(result.lost, report()).toBe(0);
+    expect(result.wrong, result.wrongSamples.join('\n')).toBe(0);
+    expect(result.data + result.documentedErrors).toBe(1500);
+    // The faults were felt: the truncated, HTML and 5xx-beyond-retries token answers reach callers as 503s.
+    expect(result.codes.some((row) => row.code.startsWith('503 token_unavailable')), report()).toBe(true);
+    expect(result.data, report()).toBeGreaterThan(1200);
+  });
+
+  it('loses and duplicates nothing: each echo id answered once, one upstream call per echo answer', () => {
+    expect(result.duplicated, report()).toBe(0);
+    expect(result.echo.upstreamCalls).toBe(result.echo.answers);
+  });
+
+  it('every fault event was met, and token requests stay at the minimum where the Worker can keep them there', () => {
+    expect(result.events.filter((event) => event.state !== 'settled'), report()).toEqual([]);
+    for (const endpoint of ['instabox', 'instellix', 'shopware', 'instacart']) {
+      expect(result.tokenRequests[endpoint], `${endpoint}\n${report()}`).toBe(result.minimumTokenRequests[endpoint]);
+    }
+    expect(result.tokenRequests['eshopbox']).toBeGreaterThanOrEqual(result.minimumTokenRequests['eshopbox']!);
+    expect(result.refusedPolls).toBe(0);
+  });
+
+  it('no secret and no refresh token in any answer or log line; no unhandled error; no reload mid-run', () => {
+    expect(result.needles.length).toBeGreaterThan(10);
+    expect(result.answerLeaks, report()).toBe(0);
+    expect(scan.lines).toBeGreaterThan(1500);
+    expect(scan.leaks, scan.labels.join('; ')).toBe(0);
+    expect(scan.unhandled).toBe(0);
+    expect(reloads).toBe(0);
+    expect(Object.values(engine.mustBeZero(result, scan, reloads)).every((value) => value === 0), report()).toBe(true);
+  });
+});
