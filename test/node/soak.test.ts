@@ -105,12 +105,11 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
     expect(result.echo.upstreamCalls).toBe(result.echo.answers);
   });
 
-  it('every fault event was met, and token requests stay at the minimum where the Worker can keep them there', () => {
+  it('every fault event was met, and token requests stay at the minimum', () => {
     expect(result.events.filter((event) => event.state !== 'settled'), report()).toEqual([]);
-    for (const endpoint of ['instabox', 'instellix', 'shopware', 'instacart']) {
+    for (const endpoint of ['instabox', 'eshopbox', 'instellix', 'shopware', 'instacart']) {
       expect(result.tokenRequests[endpoint], `${endpoint}\n${report()}`).toBe(result.minimumTokenRequests[endpoint]);
     }
-    expect(result.tokenRequests['eshopbox']).toBeGreaterThanOrEqual(result.minimumTokenRequests['eshopbox']!);
     expect(result.refusedPolls).toBe(0);
   });
 
