@@ -261,7 +261,7 @@ export async function edgeProxy() {
         note: `CPU per request ${perReq(cpu.pass)}`,
       },
       {
-        what: 'the pass-through plus the one JSON log line per call the real Worker writes (LOG=1)',
+        what: 'the pass-through plus one JSON log line per call (LOG=1): why the Worker logs only failures',
         value: `${Math.round(pl.rps)} req/s, p50 ${ms(pl.p50)}, p99 ${ms(pl.p99)}`,
         ratio: `${(pl.rps / p.rps).toFixed(2)}x the pass-through; the real Worker is ${(r.rps / pl.rps).toFixed(2)}x this`,
         goal: 'reference only',

@@ -1,0 +1,154 @@
+// Bundle sizes of the single-page-app job (PKCE + authorization URL + code exchange + a token kept
+// fresh with single-flight refresh), ours beside the same job written with each peer, plus the
+// tokengate/http and tokengate/browser entries and the storefront embed. Every entry is bundled by the
+// same esbuild call (minified ESM for browsers) and gzipped at level 9 with node:zlib.
+// Run directly (`node bench/sizes.mjs`) it also prints which modules weigh most in each bundle.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, transform } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bundleDir = join(root, 'bench', 'bundle');
+
+/** What each row bundles; `peer` names the npm package whose version is shown. */
+const JOB = [
+  { what: 'tokengate (`createPkce` via `startAuthorization`, `completeAuthorization`, `createTokenSource`)', entry: 'tokengate.js', ours: true },
+  { what: '@badgateway/oauth2-client (with `OAuth2Fetch`)', entry: 'badgateway.js', peer: '@badgateway/oauth2-client' },
+  { what: 'oauth4webapi (+ a hand-written single-flight refresh)', entry: 'oauth4webapi.js', peer: 'oauth4webapi' },
+  { what: 'arctic (`OAuth2Client`, + a hand-written single-flight refresh)', entry: 'arctic.js', peer: 'arctic' },
+  { what: 'oidc-client-ts (`OidcClient`, + a hand-written single-flight refresh)', entry: 'oidc-client-ts-oidcclient.js', peer: 'oidc-client-ts' },
+  { what: 'oidc-client-ts (`UserManager`, + a hand-written single-flight around `signinSilent`)', entry: 'oidc-client-ts.js', peer: 'oidc-client-ts' },
+];
+
+const EMBED = join(root, 'web-demo', 'embed', 'src', 'tokengate-embed.ts');
+
+const OTHERS = [
+  { what: '`tokengate/http` (src/http/index.ts, ky included)', entry: join(root, 'src', 'http', 'index.ts') },
+  { what: '`tokengate/browser` (src/browser/index.ts, idb-keyval included)', entry: join(root, 'src', 'browser', 'index.ts') },
+  { what: 'storefront embed (web-demo/embed/src/tokengate-embed.ts)', entry: EMBED, optional: true },
+];
+
+/** The goal for ours: at most this many gzip bytes, and the smallest of all. */
+export const GOAL_GZIP = 3500;
+
+/** Bundles one entry in memory; answers raw and gzip -9 bytes and the per-module byte counts. */
+export async function bundle(entry) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    treeShaking: true,
+    legalComments: 'none',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    outfile: 'out.js',
+  });
+  const contents = result.outputFiles[0].contents;
+  const [output] = Object.values(result.metafile.outputs);
+  const modules = Object.entries(output.inputs)
+    .map(([path, { bytesInOutput }]) => ({ path, bytes: bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes);
+  return { bytes: contents.length, gzip: gzipSync(contents, { level: 9 }).length, modules, code: contents };
+}
+
+const version = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+const kB = (bytes) => `${(bytes / 1000).toFixed(2)} kB`;
+
+export async function sizes() {
+  const job = [];
+  for (const row of JOB) {
+    const result = await bundle(join(bundleDir, row.entry));
+    job.push({ ...row, ...result, version: row.peer ? version(row.peer) : undefined });
+  }
+  const oursRow = job.find((row) => row.ours);
+  const smallest = Math.min(...job.map((row) => row.gzip));
+  const bestPeer = Math.min(...job.filter((row) => !row.ours).map((row) => row.gzip));
+  const rows = job.map((row) => ({
+    what: row.ours ? row.what : `${row.what} ${row.version}`,
+    raw: kB(row.bytes),
+    gzip: kB(row.gzip),
+    ratio: row.ours ? '1.00x' : `${(row.gzip / oursRow.gzip).toFixed(2)}x`,
+    goal: row.ours ? `≤ ${kB(GOAL_GZIP)} gzip and the smallest` : row.gzip === smallest ? 'smallest' : '',
+    pass: row.ours ? row.gzip <= GOAL_GZIP && row.gzip === smallest : undefined,
+  }));
+  for (const other of OTHERS) {
+    if (other.optional && !existsSync(other.entry)) {
+      rows.push({ what: other.what, raw: 'not built yet', gzip: 'not built yet', ratio: '', goal: 'measured' });
+      continue;
+    }
+    try {
+      const result = await bundle(other.entry);
+      rows.push({ what: other.what, raw: kB(result.bytes), gzip: kB(result.gzip), ratio: '', goal: 'measured' });
+    } catch (error) {
+      if (!other.optional) throw error;
+      rows.push({ what: `${other.what}: does not build (${String(error.message).split('\n')[0]})`, raw: 'not built yet', gzip: 'not built yet', ratio: '', goal: 'measured' });
+    }
+  }
+  // Where our gzip bytes go, largest first.
+  const { costs } = await moduleCosts(join(bundleDir, JOB.find((row) => row.ours).entry));
+  const name = (path) => path.replace(/^node_modules\/([^/]+)\/.*$/, '$1').replace(/^src\//, '');
+  const breakdown = costs
+    .filter((m) => m.gzip >= 50)
+    .map((m) => `${name(m.path)} ${kB(m.gzip)}`)
+    .join(', ');
+  return { rows, breakdown, ours: oursRow.gzip, bestPeer };
+}
+
+/**
+ * What each module costs in the gzipped bundle: the bundle's gzip size minus the gzip size of the
+ * same bundle without that module's code. Whitespace is kept while splitting (esbuild marks each
+ * module with a `// path` comment), then minified away before compressing.
+ */
+export async function moduleCosts(entry) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    minifySyntax: true,
+    minifyIdentifiers: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    treeShaking: true,
+    legalComments: 'none',
+    write: false,
+    logLevel: 'silent',
+    outfile: 'out.js',
+  });
+  const text = result.outputFiles[0].text;
+  // Module markers are `// path` lines; `// @__NO_SIDE_EFFECTS__` annotations stay with their module.
+  const parts = text.split(/^\/\/ ([^@\s]\S*)$/m);
+  const segments = [{ path: '(prelude)', code: parts[0] }];
+  for (let i = 1; i < parts.length; i += 2) segments.push({ path: parts[i], code: parts[i + 1] });
+  const gzip = async (code) => gzipSync((await transform(code, { minifyWhitespace: true, logLevel: 'silent' })).code, { level: 9 }).length;
+  const whole = await gzip(segments.map((s) => s.code).join('\n'));
+  const costs = [];
+  for (const [index, segment] of segments.entries()) {
+    if (segment.code.trim() === '') continue;
+    const without = await gzip(segments.filter((_, i) => i !== index).map((s) => s.code).join('\n'));
+    costs.push({ path: segment.path, gzip: whole - without });
+  }
+  return { whole, costs: costs.sort((a, b) => b.gzip - a.gzip) };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const row of JOB) {
+    const entry = join(bundleDir, row.entry);
+    const result = await bundle(entry);
+    console.log(`\n${row.entry}: ${result.bytes} B minified, ${result.gzip} B gzip -9`);
+    const { costs } = await moduleCosts(entry);
+    const raw = new Map(result.modules.map((m) => [m.path, m.bytes]));
+    console.log('  minified  gzip cost  module');
+    for (const m of costs.slice(0, 16)) {
+      console.log(`  ${String(raw.get(m.path) ?? '').padStart(8)}  ${String(m.gzip).padStart(9)}  ${m.path}`);
+    }
+  }
+}
