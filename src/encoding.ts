@@ -1,8 +1,9 @@
-/** base64url without padding (RFC 4648 §5), as PKCE and state values use. */
+/** One encoder for the module: PKCE makes one per pair otherwise. */
+export const utf8: TextEncoder = new TextEncoder();
+
+/** base64url without padding (RFC 4648 §5), as PKCE and state values use. Short inputs only (≤ 64 KiB). */
 export function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** Standard base64 of the UTF-8 bytes of `text` (btoa alone only takes Latin-1). */

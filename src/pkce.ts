@@ -1,4 +1,4 @@
-import { base64url, randomBytes } from './encoding.js';
+import { base64url, randomBytes, utf8 } from './encoding.js';
 import { ErrorCode, TokenGateError } from './errors.js';
 
 /** A PKCE pair. `method` is always `S256`: tokengate never offers `plain` (RFC 9700 §2.1.1). */
@@ -35,7 +35,7 @@ export async function computeChallenge(verifier: string): Promise<string> {
   if (!VERIFIER.test(verifier)) {
     throw new TokenGateError(ErrorCode.INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
   }
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
+  const digest = await crypto.subtle.digest('SHA-256', utf8.encode(verifier));
   return base64url(new Uint8Array(digest));
 }
 
