@@ -30,7 +30,8 @@ export function mockFetch(...responders: Responder[]): MockFetch {
       method: request.method,
       url: request.url,
       headers: request.headers,
-      body: await request.text(),
+      // Bytes then decode: workerd warns when .text() reads a form body.
+      body: new TextDecoder().decode(await request.arrayBuffer()),
       redirect: init?.redirect,
     };
     requests.push(seen);
