@@ -28,7 +28,8 @@ export async function handleToken(request: Request, env: Env, config: Config, ve
   if (origin === null || !config.allowedOrigins.includes(origin)) return oauthError(403, 'invalid_request', 'This origin may not use the token endpoint');
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
-  const form = new URLSearchParams(await request.text());
+  // Bytes, then decode: .text() on a form body makes workerd warn.
+  const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
   const grant = form.get('grant_type');
   const existing = sessionOf(request);
 
