@@ -1,5 +1,6 @@
 import { param, readBody, type Params } from './body.js';
-import { timingSafeEqual, verifiesS256 } from './crypto.js';
+import { redeemCode } from './code-exchange.js';
+import { timingSafeEqual } from './crypto.js';
 import { json } from './http.js';
 import { oauthError } from './oauth-error.js';
 import { randomToken } from './random.js';
@@ -28,29 +29,10 @@ function clientCredentials(state: SandboxState, clientId: string, params: Params
   return json({ access_token: value, token_type: 'Bearer', expires_in: lifetime, scope });
 }
 
-/**
- * The code exchange (RFC 6749 §4.1.3 + RFC 7636 §4.6). A code is presented once: the first attempt
- * consumes it whatever its outcome, and a second one is refused AND revokes every token issued from it
- * (RFC 6749 §4.1.2). Codes live 60 s and stay bound to their client, redirect_uri and S256 challenge.
- */
+/** The code exchange: the shared checks (code-exchange.ts), then a user token with a refresh token. */
 async function authorizationCode(state: SandboxState, clientId: string, params: Params): Promise<Response> {
-  const code = param(params, 'code');
-  const verifier = param(params, 'code_verifier');
-  const redirectUri = param(params, 'redirect_uri');
-  if (code === undefined || verifier === undefined || redirectUri === undefined) {
-    return oauthError(400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
-  }
-  const grant = state.instacartCodes.get(code);
-  const refused = (): Response => oauthError(400, 'invalid_grant', 'The authorization code is invalid, expired or already used');
-  if (grant === undefined) return refused();
-  if (grant.used) {
-    state.tokens.revokeFamily(grant.family);
-    return refused();
-  }
-  grant.used = true;
-  if (state.config.now() >= grant.expiresAt) return refused();
-  if (!timingSafeEqual(grant.clientId, clientId) || grant.redirectUri !== redirectUri) return refused();
-  if (!(await verifiesS256(verifier, grant.codeChallenge))) return refused();
+  const grant = await redeemCode(state, state.instacartCodes, clientId, params);
+  if (grant instanceof Response) return grant;
   return issueUserTokens(state, clientId, grant.userId, grant.scope, grant.family);
 }
 

@@ -13,7 +13,8 @@
  */
 import { requireBearer } from './bearer.js';
 import { param, readBody, type Params } from './body.js';
-import { timingSafeEqual, verifiesS256 } from './crypto.js';
+import { redeemCode } from './code-exchange.js';
+import { timingSafeEqual } from './crypto.js';
 import { json, raw } from './http.js';
 import { randomToken } from './random.js';
 import type { Route, RouteContext } from './route.js';
@@ -419,28 +420,10 @@ function issueTokens(state: SandboxState, clientId: string, scope: string, famil
   return json({ access_token: accessToken, token_type: 'Bearer', expires_in: OAUTH2_ACCESS_LIFETIME, refresh_token: refreshToken, scope });
 }
 
-/**
- * RFC 6749 §4.1.3 + RFC 7636 §4.6. The first attempt consumes the code whatever its outcome; a second
- * one is refused and revokes every token issued from it (RFC 6749 §4.1.2).
- */
+/** The code exchange: the shared checks (code-exchange.ts), then tokens for the client. */
 async function authorizationCode(state: SandboxState, client: Client, params: Params): Promise<Response> {
-  const code = param(params, 'code');
-  const verifier = param(params, 'code_verifier');
-  const redirectUri = param(params, 'redirect_uri');
-  if (code === undefined || verifier === undefined || redirectUri === undefined) {
-    return oauthError(400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
-  }
-  const grant = state.oauth2Codes.get(code);
-  const refused = (): Response => oauthError(400, 'invalid_grant', 'The authorization code is invalid, expired or already used');
-  if (grant === undefined) return refused();
-  if (grant.used) {
-    state.tokens.revokeFamily(grant.family);
-    return refused();
-  }
-  grant.used = true;
-  if (state.config.now() >= grant.expiresAt) return refused();
-  if (!timingSafeEqual(grant.clientId, client.id) || grant.redirectUri !== redirectUri) return refused();
-  if (!(await verifiesS256(verifier, grant.codeChallenge))) return refused();
+  const grant = await redeemCode(state, state.oauth2Codes, client.id, params);
+  if (grant instanceof Response) return grant;
   return issueTokens(state, client.id, grant.scope, grant.family);
 }
 
