@@ -99,8 +99,14 @@ describe('state and transaction checks (rows 1, 4, 5)', () => {
 
   it("one vendor's callback is refused on another vendor's route (row 4)", async () => {
     const { location, linkCookie } = await startBff();
-    const onOther = await call(`/link/shopware/callback${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
-    expect(onOther.status).toBe(404); // shopware has no linking: the route does not exist for it
+    // Instacart's code and state presented on the standard server's callback: no such transaction there.
+    const before = (await sandboxStats()).tokenRequests['instacart']!;
+    const onOther = await call(`/link/oauth2/callback${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(onOther.status).toBe(400);
+    await expect(onOther.json()).resolves.toMatchObject({ reason: 'ERR_NO_TRANSACTION' });
+    expect((await sandboxStats()).tokenRequests['instacart']! - before).toBe(0);
+    const notLinkable = await call(`/link/shopware/callback${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(notLinkable.status).toBe(404);
     const forgedIss = await call(`${location.pathname}${location.search}&iss=${encodeURIComponent('https://evil.example')}`, { headers: { cookie: cookieHeader([linkCookie]) } });
     expect(forgedIss.status).toBe(400);
     await expect(forgedIss.json()).resolves.toMatchObject({ reason: 'ERR_ISSUER_MISMATCH' });
