@@ -1,3 +1,4 @@
+import type { IssuedCode } from './code-exchange.js';
 import { createFaultBoard, type FaultBoard } from './faults.js';
 import { createTokenStore, type TokenStore } from './tokens.js';
 import { OAUTH2_SERVER, VENDORS, type SandboxConfig, type SandboxStats, type ServerCounts, type VendorName } from './types.js';
@@ -10,30 +11,14 @@ export interface InstacartUser {
 }
 
 /** An Instacart authorization code and what it was bound to when issued. */
-export interface InstacartCode {
+export interface InstacartCode extends IssuedCode {
   readonly userId: number;
-  readonly clientId: string;
-  readonly redirectUri: string;
   readonly scope: string;
-  readonly codeChallenge: string;
-  readonly expiresAt: number;
-  /** Shared by every token issued from this code. */
-  readonly family: string;
-  /** Set at the first exchange attempt: a code is presented once. */
-  used: boolean;
 }
 
 /** A code of the generic OAuth 2.0 server and what it was bound to when issued. */
-export interface OAuth2Code {
-  readonly clientId: string;
-  readonly redirectUri: string;
+export interface OAuth2Code extends IssuedCode {
   readonly scope: string;
-  readonly codeChallenge: string;
-  readonly expiresAt: number;
-  /** Shared by every token issued from this code. */
-  readonly family: string;
-  /** Set at the first exchange attempt: a code is presented once. */
-  used: boolean;
 }
 
 /** Everything one sandbox remembers; `POST /_reset` replaces it whole. */
