@@ -1,5 +1,5 @@
 import { timingSafeEqual } from './encoding.js';
-import { ErrorCode, OAuthError, TokenGateError } from './errors.js';
+import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
 import type { Profile } from './profile.js';
@@ -38,7 +38,7 @@ const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', '
  */
 export async function startAuthorization(profile: Profile, options: StartAuthorizationOptions): Promise<AuthorizationTransaction> {
   if (profile.authorizeUrl === undefined) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `The ${profile.name} profile has no authorizeUrl`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no authorizeUrl`);
   }
   const redirectUri = checkRedirectUri(options.redirectUri);
   const { verifier, challenge, method } = await createPkce();
@@ -64,9 +64,9 @@ function checkRedirectUri(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'redirectUri is not an absolute URL');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
   }
-  if (url.hash) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
+  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
   return value;
 }
 
@@ -102,28 +102,28 @@ export function checkCallback(
   try {
     url = new URL(callbackUrl);
   } catch {
-    throw new TokenGateError(ErrorCode.REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
+    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
   }
   const expected = new URL(transaction.redirectUri);
   if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
-    throw new TokenGateError(ErrorCode.REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');
+    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');
   }
   const params = url.searchParams;
   const state = params.get('state');
-  if (state === null || state === '') throw new TokenGateError(ErrorCode.STATE_MISSING, 'The callback has no state parameter');
+  if (state === null || state === '') throw new TokenGateError(ERR_STATE_MISSING, 'The callback has no state parameter');
   if (!timingSafeEqual(state, transaction.state)) {
-    throw new TokenGateError(ErrorCode.STATE_MISMATCH, 'The callback state does not match this authorization; it may be forged or from another tab');
+    throw new TokenGateError(ERR_STATE_MISMATCH, 'The callback state does not match this authorization; it may be forged or from another tab');
   }
   const iss = params.get('iss');
   if (iss !== null) {
     if (profile.issuer === undefined) {
-      throw new TokenGateError(ErrorCode.ISSUER_MISMATCH, `The callback carries iss but the ${profile.name} profile names no issuer to check it against`);
+      throw new TokenGateError(ERR_ISSUER_MISMATCH, `The callback carries iss but the ${profile.name} profile names no issuer to check it against`);
     }
     if (iss !== profile.issuer) {
-      throw new TokenGateError(ErrorCode.ISSUER_MISMATCH, `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)`);
+      throw new TokenGateError(ERR_ISSUER_MISMATCH, `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)`);
     }
   } else if (profile.requireIss) {
-    throw new TokenGateError(ErrorCode.ISSUER_MISSING, `The ${profile.name} server sends iss on every callback, but this callback has none`);
+    throw new TokenGateError(ERR_ISSUER_MISSING, `The ${profile.name} server sends iss on every callback, but this callback has none`);
   }
   const error = params.get('error');
   if (error !== null) {
@@ -136,7 +136,7 @@ export function checkCallback(
     });
   }
   const code = params.get('code');
-  if (code === null || code === '') throw new TokenGateError(ErrorCode.CODE_MISSING, 'The callback has neither a code nor an error');
+  if (code === null || code === '') throw new TokenGateError(ERR_CODE_MISSING, 'The callback has neither a code nor an error');
   return code;
 }
 

@@ -1,3 +1,27 @@
+// Each code is also its own constant, for tokengate's modules: a bundle then keeps only the codes its
+// code paths can throw, where a reference to `ErrorCode` would keep the whole object.
+export const ERR_NETWORK: 'ERR_NETWORK' = 'ERR_NETWORK';
+export const ERR_TIMEOUT: 'ERR_TIMEOUT' = 'ERR_TIMEOUT';
+export const ERR_ABORTED: 'ERR_ABORTED' = 'ERR_ABORTED';
+export const ERR_HTTP_STATUS: 'ERR_HTTP_STATUS' = 'ERR_HTTP_STATUS';
+export const ERR_UNEXPECTED_REDIRECT: 'ERR_UNEXPECTED_REDIRECT' = 'ERR_UNEXPECTED_REDIRECT';
+export const ERR_HTML_RESPONSE: 'ERR_HTML_RESPONSE' = 'ERR_HTML_RESPONSE';
+export const ERR_CONTENT_TYPE: 'ERR_CONTENT_TYPE' = 'ERR_CONTENT_TYPE';
+export const ERR_INVALID_JSON: 'ERR_INVALID_JSON' = 'ERR_INVALID_JSON';
+export const ERR_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE' = 'ERR_BODY_TOO_LARGE';
+export const ERR_INVALID_RESPONSE: 'ERR_INVALID_RESPONSE' = 'ERR_INVALID_RESPONSE';
+export const ERR_STATE_MISSING: 'ERR_STATE_MISSING' = 'ERR_STATE_MISSING';
+export const ERR_STATE_MISMATCH: 'ERR_STATE_MISMATCH' = 'ERR_STATE_MISMATCH';
+export const ERR_ISSUER_MISMATCH: 'ERR_ISSUER_MISMATCH' = 'ERR_ISSUER_MISMATCH';
+export const ERR_ISSUER_MISSING: 'ERR_ISSUER_MISSING' = 'ERR_ISSUER_MISSING';
+export const ERR_CODE_MISSING: 'ERR_CODE_MISSING' = 'ERR_CODE_MISSING';
+export const ERR_REDIRECT_URI_MISMATCH: 'ERR_REDIRECT_URI_MISMATCH' = 'ERR_REDIRECT_URI_MISMATCH';
+export const ERR_INVALID_CONFIG: 'ERR_INVALID_CONFIG' = 'ERR_INVALID_CONFIG';
+export const ERR_INVALID_METADATA: 'ERR_INVALID_METADATA' = 'ERR_INVALID_METADATA';
+export const ERR_INVALID_VERIFIER: 'ERR_INVALID_VERIFIER' = 'ERR_INVALID_VERIFIER';
+export const ERR_LINK_REQUIRED: 'ERR_LINK_REQUIRED' = 'ERR_LINK_REQUIRED';
+export const ERR_NO_GRANT: 'ERR_NO_GRANT' = 'ERR_NO_GRANT';
+
 /**
  * Stable error codes carried by {@link TokenGateError.code}. Compare against these constants, never
  * against messages: messages are for people and may change.

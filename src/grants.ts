@@ -1,4 +1,4 @@
-import { ErrorCode, TokenGateError } from './errors.js';
+import { ERR_NO_GRANT, TokenGateError } from './errors.js';
 import type { Profile } from './profile.js';
 import { processTokenResponse } from './token-response.js';
 import { send } from './transport.js';
@@ -85,7 +85,7 @@ export function passwordGrant(
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export function refreshTokenGrant(profile: Profile, refreshToken: string, options: RequestOptions & { scope?: readonly string[] } = {}): Promise<TokenSet> {
-  if (!refreshToken) throw new TokenGateError(ErrorCode.NO_GRANT, `No refresh token to refresh the ${profile.name} token with`);
+  if (!refreshToken) throw new TokenGateError(ERR_NO_GRANT, `No refresh token to refresh the ${profile.name} token with`);
   const params: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
   if (options.scope !== undefined) params['scope'] = options.scope.join(profile.scopeSeparator);
   return requestToken(profile, params, { ...options, previousRefreshToken: refreshToken });
@@ -116,7 +116,7 @@ export function authorizationCodeGrant(
  */
 export async function profileGrant(profile: Profile, options: RequestOptions = {}): Promise<TokenSet> {
   if (profile.grant === undefined) {
-    throw new TokenGateError(ErrorCode.NO_GRANT, `The ${profile.name} profile has no grant of its own; link an account and pass its tokens`);
+    throw new TokenGateError(ERR_NO_GRANT, `The ${profile.name} profile has no grant of its own; link an account and pass its tokens`);
   }
   const params: Record<string, string> = { ...profile.grant };
   if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {

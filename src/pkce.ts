@@ -1,5 +1,5 @@
 import { base64url, randomBytes, utf8 } from './encoding.js';
-import { ErrorCode, TokenGateError } from './errors.js';
+import { ERR_INVALID_VERIFIER, TokenGateError } from './errors.js';
 
 /** A PKCE pair. `method` is always `S256`: tokengate never offers `plain` (RFC 9700 §2.1.1). */
 export interface Pkce {
@@ -20,7 +20,7 @@ const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 export async function createPkce(options: { length?: number } = {}): Promise<Pkce> {
   const length = options.length ?? 43;
   if (!Number.isInteger(length) || length < 43 || length > 128) {
-    throw new TokenGateError(ErrorCode.INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters long');
+    throw new TokenGateError(ERR_INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters long');
   }
   const verifier = base64url(randomBytes(Math.ceil((length * 3) / 4))).slice(0, length);
   return { verifier, challenge: await computeChallenge(verifier), method: 'S256' };
@@ -33,7 +33,7 @@ export async function createPkce(options: { length?: number } = {}): Promise<Pkc
  */
 export async function computeChallenge(verifier: string): Promise<string> {
   if (!VERIFIER.test(verifier)) {
-    throw new TokenGateError(ErrorCode.INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
+    throw new TokenGateError(ERR_INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
   }
   const digest = await crypto.subtle.digest('SHA-256', utf8.encode(verifier));
   return base64url(new Uint8Array(digest));

@@ -1,5 +1,5 @@
 import type { ClientAuthentication } from './client-auth.js';
-import { ErrorCode, TokenGateError, type OAuthErrorFields } from './errors.js';
+import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from './errors.js';
 import type { FetchLike } from './types.js';
 
 /** How a token request's parameters go on the wire. */
@@ -60,19 +60,19 @@ export function checkEndpoint(label: string, value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} is not an absolute URL`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} is not an absolute URL`);
   }
   const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  if (!secure) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must use https: (http: only on loopback)`);
-  if (url.username || url.password) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must not contain credentials`);
-  if (url.hash) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} must not contain a fragment`);
+  if (!secure) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must use https: (http: only on loopback)`);
+  if (url.username || url.password) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain credentials`);
+  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain a fragment`);
   return url.href;
 }
 
 /** Throws a clear configuration error when a required string option is missing or empty. */
 export function requireString(label: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `${label} is required and must be a non-empty string`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} is required and must be a non-empty string`);
   }
   return value;
 }

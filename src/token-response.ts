@@ -1,25 +1,29 @@
 import * as v from 'valibot';
-import { ErrorCode, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
+import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
 import { parseRetryAfter, readJson } from './transport.js';
 import type { TokenSet } from './types.js';
 
-const nonEmpty = v.pipe(v.string(), v.minLength(1));
 /** RFC 6749 Appendix A: tokens are visible ASCII. No blanks or control characters, which would break the Authorization header. */
 const tokenValue = v.pipe(v.string(), v.regex(/^[\x21-\x7e]+$/));
 /** About 31 years: a larger `expires_in` is a broken server, not a long-lived token. */
 const MAX_EXPIRES_IN = 1_000_000_000;
 
-/** RFC 6749 §5.1 success body, with `expires_in` also accepted as a numeric string. */
+/**
+ * RFC 6749 §5.1 success body, with `expires_in` also accepted as a string of digits. The schema uses
+ * few distinct valibot actions on purpose: each one adds its code to every browser bundle.
+ */
 const TokenBody = v.looseObject({
   access_token: tokenValue,
-  token_type: nonEmpty,
+  // RFC 6749 §7.1 names token types like `Bearer`: visible ASCII as well.
+  token_type: tokenValue,
   expires_in: v.optional(
-    v.union([
-      v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(MAX_EXPIRES_IN)),
-      v.pipe(v.string(), v.regex(/^\d{1,10}$/), v.transform(Number), v.maxValue(MAX_EXPIRES_IN)),
-    ]),
+    v.pipe(
+      v.custom<number | string>((value) => typeof value === 'number' || (typeof value === 'string' && /^\d{1,10}$/.test(value))),
+      v.transform(Number),
+      v.check((seconds) => seconds >= 0 && seconds <= MAX_EXPIRES_IN),
+    ),
   ),
   refresh_token: v.optional(tokenValue),
   scope: v.optional(v.string()),
@@ -69,7 +73,7 @@ export async function processTokenResponse(profile: Profile, response: Response,
   if (!parsed.success) {
     const issue = parsed.issues[0];
     const field = issue ? v.getDotPath(issue) ?? 'body' : 'body';
-    throw new TokenGateError(ErrorCode.INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${field}"`, { status: response.status });
+    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${field}"`, { status: response.status });
   }
   const fields = parsed.output;
   const lifetime = fields.expires_in ?? profile.defaultLifetime;
@@ -92,11 +96,11 @@ function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, 
     case 'json':
       return body.value;
     case 'html':
-      return failure(ErrorCode.HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`, status);
+      return failure(ERR_HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`, status);
     case 'other':
-      return failure(ErrorCode.CONTENT_TYPE, `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`, status);
+      return failure(ERR_CONTENT_TYPE, `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`, status);
     case 'invalid':
-      return failure(ErrorCode.INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`, status);
+      return failure(ERR_INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`, status);
   }
 }
 
@@ -134,7 +138,7 @@ export function errorFromAnswer(
     }
   }
   const what = body.kind === 'html' ? ' with an HTML page' : '';
-  return new TokenGateError(ErrorCode.HTTP_STATUS, `The ${label} answered HTTP ${status}${what}`, { status, ...extra });
+  return new TokenGateError(ERR_HTTP_STATUS, `The ${label} answered HTTP ${status}${what}`, { status, ...extra });
 }
 
 function standardError(value: unknown): OAuthErrorFields | undefined {

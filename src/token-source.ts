@@ -1,4 +1,4 @@
-import { ErrorCode, isOAuthError, TokenGateError } from './errors.js';
+import { ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, TokenGateError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
 import { memoryStore, type TokenStore } from './store.js';
@@ -199,7 +199,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   function linkRequired(cause?: TokenGateError): TokenGateError {
-    const error = new TokenGateError(ErrorCode.LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
+    const error = new TokenGateError(ERR_LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
       status: cause?.status,
       cause,
     });
@@ -231,7 +231,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
     const { code, status, retryAfter } = error as TokenGateError;
     if (status === 429) return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
-    const transient = code === ErrorCode.NETWORK || code === ErrorCode.TIMEOUT || (status !== undefined && status >= 500);
+    const transient = code === ERR_NETWORK || code === ERR_TIMEOUT || (status !== undefined && status >= 500);
     if (!transient) return undefined;
     return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));
   }

@@ -1,4 +1,4 @@
-import { ErrorCode, TokenGateError } from './errors.js';
+import { ERR_ABORTED, ERR_BODY_TOO_LARGE, ERR_NETWORK, ERR_TIMEOUT, ERR_UNEXPECTED_REDIRECT, TokenGateError } from './errors.js';
 import type { FetchLike } from './types.js';
 
 /** Default per-request timeout in milliseconds. */
@@ -15,38 +15,41 @@ export interface SendOptions {
 }
 
 /**
+ * One signal for a deadline and the caller's AbortSignal, and the typed error for whichever fired
+ * (or for a network failure, when neither did).
+ */
+function watch(timeout: number, caller: AbortSignal | undefined): { signal: AbortSignal; failure(error: unknown, what: string, status?: number): TokenGateError } {
+  const deadline = AbortSignal.timeout(timeout);
+  return {
+    signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
+    failure(error, what, status) {
+      if (error instanceof TokenGateError) return error;
+      const options = { status, cause: error };
+      if (caller?.aborted) return new TokenGateError(ERR_ABORTED, `${what} was aborted`, { status, cause: caller.reason });
+      if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, `${what} did not finish within ${timeout} ms`, options);
+      return new TokenGateError(ERR_NETWORK, `${what} failed: the connection broke or could not be made`, options);
+    },
+  };
+}
+
+/**
  * Sends one request with a timeout, the caller's AbortSignal and `redirect: 'manual'`, and turns every
  * way it can fail before an answer arrives into a typed error.
  */
 export async function send(url: string, init: RequestInit, options: SendOptions): Promise<Response> {
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeout);
-  const onAbort = (): void => controller.abort();
-  if (options.signal?.aborted) controller.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const { signal, failure } = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  let response: Response;
   try {
-    const response = await fetchFn(url, { ...init, redirect: 'manual', signal: controller.signal });
-    // A browser's answer to redirect: 'manual' (workers-types does not list this type).
-    if ((response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-      await response.body?.cancel().catch(() => {});
-      throw new TokenGateError(ErrorCode.UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
-    }
-    return response;
+    response = await (options.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal });
   } catch (error) {
-    if (error instanceof TokenGateError) throw error;
-    if (timedOut) throw new TokenGateError(ErrorCode.TIMEOUT, `The ${options.label} did not answer within ${timeout} ms`);
-    if (options.signal?.aborted) throw new TokenGateError(ErrorCode.ABORTED, `The request to the ${options.label} was aborted`, { cause: options.signal.reason });
-    throw new TokenGateError(ErrorCode.NETWORK, `The ${options.label} could not be reached`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    throw failure(error, `The request to the ${options.label}`);
   }
+  // A browser's answer to redirect: 'manual' (workers-types does not list this type).
+  if ((response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+    await cancel(response.body);
+    throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
+  }
+  return response;
 }
 
 export interface ReadOptions {
@@ -57,46 +60,38 @@ export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
 
+const cancel = (stream: { cancel(): Promise<void> } | null): Promise<void> => stream?.cancel().catch(() => {}) ?? Promise.resolve();
+
 /** Reads a body as text, refusing more than `maxBytes`. */
 export async function readText(response: Response, options: ReadOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const tooLarge = (): TokenGateError =>
-    new TokenGateError(ErrorCode.BODY_TOO_LARGE, `The ${options.label} answer is larger than ${maxBytes} bytes`, { status: response.status });
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
+  const status = response.status;
+  const tooLarge = (): TokenGateError => new TokenGateError(ERR_BODY_TOO_LARGE, `The ${options.label} answer is larger than ${maxBytes} bytes`, { status });
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    await cancel(response.body);
     throw tooLarge();
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
+  const { signal, failure } = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal.
+  const stop = (): Promise<void> => cancel(reader);
+  signal.addEventListener('abort', stop);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TokenGateError(ErrorCode.TIMEOUT, `The ${options.label} answer did not arrive within ${timeout} ms`, { status: response.status })), timeout);
-  });
-  const onAbort = (): void => void reader.cancel().catch(() => {});
-  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), stalled]);
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
+    signal.throwIfAborted();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      total += next.value.byteLength;
+      if (total > maxBytes) throw tooLarge();
+      chunks.push(next.value);
     }
+    signal.throwIfAborted();
   } catch (error) {
-    await reader.cancel().catch(() => {});
-    if (error instanceof TokenGateError) throw error;
-    if (options.signal?.aborted) throw new TokenGateError(ErrorCode.ABORTED, `Reading the ${options.label} answer was aborted`);
-    throw new TokenGateError(ErrorCode.NETWORK, `The ${options.label} answer broke off`, { status: response.status, cause: error });
+    await stop();
+    throw failure(error, `Reading the ${options.label} answer`, status);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', stop);
   }
   const bytes = new Uint8Array(total);
   let offset = 0;

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { ClientAuthMethod } from '../client-auth.js';
-import { ErrorCode, TokenGateError } from '../errors.js';
+import { ERR_INVALID_CONFIG, ERR_INVALID_METADATA, TokenGateError } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { errorFromAnswer } from '../token-response.js';
 import { readJson, send } from '../transport.js';
@@ -43,13 +43,13 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
   const metadata = await fetchMetadata(issuer, options);
   const methods = metadata.code_challenge_methods_supported;
   if (methods !== undefined && metadata.authorization_endpoint !== undefined && !methods.includes('S256')) {
-    throw new TokenGateError(ErrorCode.INVALID_METADATA, `${issuer} does not support PKCE S256`);
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not support PKCE S256`);
   }
   const offered = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
   const auth: ClientAuthMethod =
     options.auth ?? (options.clientSecret === undefined ? 'none' : offered.includes('client_secret_basic') ? 'client_secret_basic' : 'client_secret_post');
   if (!offered.includes(auth)) {
-    throw new TokenGateError(ErrorCode.INVALID_METADATA, `${issuer} does not offer client authentication "${auth}"`);
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${auth}"`);
   }
   const { signal: _signal, ...profileOptions } = options;
   return oauth2({
@@ -75,9 +75,9 @@ export async function fetchMetadata(
   try {
     base = new URL(issuer);
   } catch {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'issuer is not an absolute URL');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer is not an absolute URL');
   }
-  if (base.search || base.hash) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'issuer must not contain a query or fragment (RFC 8414 §2)');
+  if (base.search || base.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer must not contain a query or fragment (RFC 8414 §2)');
   const path = base.pathname === '/' ? '' : base.pathname.replace(/\/$/, '');
   const candidates = [
     `${base.origin}/.well-known/oauth-authorization-server${path}`,
@@ -93,18 +93,18 @@ export async function fetchMetadata(
     }
     const body = await readJson(response, { label, maxBytes: options.maxResponseBytes, timeout: options.timeout, signal: options.signal });
     if (!response.ok) throw errorFromAnswer({}, response, body, label, []);
-    if (body.kind !== 'json') throw new TokenGateError(ErrorCode.INVALID_METADATA, `The ${label} of ${issuer} did not answer with JSON`, { status: response.status });
+    if (body.kind !== 'json') throw new TokenGateError(ERR_INVALID_METADATA, `The ${label} of ${issuer} did not answer with JSON`, { status: response.status });
     const parsed = v.safeParse(Metadata, body.value);
     if (!parsed.success) {
       const field = parsed.issues[0] ? v.getDotPath(parsed.issues[0]) ?? 'body' : 'body';
-      throw new TokenGateError(ErrorCode.INVALID_METADATA, `The metadata of ${issuer} has a missing or invalid "${field}"`);
+      throw new TokenGateError(ERR_INVALID_METADATA, `The metadata of ${issuer} has a missing or invalid "${field}"`);
     }
     if (parsed.output.issuer !== issuer) {
-      throw new TokenGateError(ErrorCode.INVALID_METADATA, `The metadata at ${url} names issuer ${parsed.output.issuer}, not ${issuer}`);
+      throw new TokenGateError(ERR_INVALID_METADATA, `The metadata at ${url} names issuer ${parsed.output.issuer}, not ${issuer}`);
     }
     return parsed.output;
   }
-  throw new TokenGateError(ErrorCode.INVALID_METADATA, `No metadata found for ${issuer}`);
+  throw new TokenGateError(ERR_INVALID_METADATA, `No metadata found for ${issuer}`);
 }
 
 function transport(options: Pick<DiscoverOptions, 'fetch' | 'timeout' | 'signal'>): { fetch?: DiscoverOptions['fetch']; timeout?: number; signal?: AbortSignal } {

@@ -1,5 +1,5 @@
 import { clientSecretPost } from '../client-auth.js';
-import { ErrorCode, TokenGateError, type OAuthErrorFields } from '../errors.js';
+import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_INVALID_CONFIG, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, TokenGateError, type OAuthErrorFields } from '../errors.js';
 import { checkEndpoint, requireString, type Profile } from '../profile.js';
 import { redact } from '../redact.js';
 import { errorFromAnswer } from '../token-response.js';
@@ -50,13 +50,13 @@ const HOSTS: Readonly<Record<InstacartEnvironment, string>> = {
 export function instacart(options: InstacartOptions): Profile {
   const environment: unknown = options.environment;
   if (typeof environment !== 'string' || !Object.hasOwn(HOSTS, environment)) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
   }
   const host = HOSTS[environment as InstacartEnvironment];
   const clientId = requireString('clientId', options.clientId);
   const clientSecret = requireString('clientSecret', options.clientSecret);
   const scope = scopeList(options.scope);
-  if (scope === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  if (scope === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
   const secrets = [clientSecret];
   return {
     name: 'instacart',
@@ -160,18 +160,18 @@ export interface AuthorizeSandboxUserOptions {
  * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
  */
 export async function authorizeSandboxUser(profile: Profile, options: AuthorizeSandboxUserOptions): Promise<string> {
-  if (profile.apiBaseUrl === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, `The ${profile.name} profile has no apiBaseUrl`);
+  if (profile.apiBaseUrl === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no apiBaseUrl`);
   const userId = typeof options.userId === 'number' ? (Number.isSafeInteger(options.userId) && options.userId >= 0 ? String(options.userId) : '') : options.userId;
   // Instacart "Authorize an Instacart user for account linking": user_id is an integer path parameter.
-  if (typeof userId !== 'string' || !/^\d{1,20}$/.test(userId)) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'userId must be a non-negative integer');
+  if (typeof userId !== 'string' || !/^\d{1,20}$/.test(userId)) throw new TokenGateError(ERR_INVALID_CONFIG, 'userId must be a non-negative integer');
   const appToken = requireString('appToken', options.appToken);
   const redirectUri = requireString('redirectUri', options.redirectUri);
   const codeChallenge = requireString('codeChallenge', options.codeChallenge);
   if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'codeChallenge must be an S256 challenge (43 base64url characters)');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'codeChallenge must be an S256 challenge (43 base64url characters)');
   }
   const scope = scopeList(options.scope);
-  if (scope === undefined) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  if (scope === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
   const url = `${profile.apiBaseUrl.replace(/\/+$/, '')}/v2/fulfillment_sandbox/instacart_users/${userId}/authorize`;
   const label = `${profile.name} sandbox authorize endpoint`;
   const timeout = options.timeout ?? profile.timeout;
@@ -182,12 +182,12 @@ export async function authorizeSandboxUser(profile: Profile, options: AuthorizeS
   const answer = await readJson(response, { label, maxBytes: profile.maxResponseBytes, timeout, signal: options.signal });
   if (!response.ok) throw errorFromAnswer(profile, response, answer, label, [...profile.secrets, appToken]);
   const status = { status: response.status };
-  if (answer.kind === 'html') throw new TokenGateError(ErrorCode.HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${response.status})`, status);
+  if (answer.kind === 'html') throw new TokenGateError(ERR_HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${response.status})`, status);
   if (answer.kind === 'other') {
-    throw new TokenGateError(ErrorCode.CONTENT_TYPE, `The ${label} answered with Content-Type ${answer.contentType} instead of application/json (HTTP ${response.status})`, status);
+    throw new TokenGateError(ERR_CONTENT_TYPE, `The ${label} answered with Content-Type ${answer.contentType} instead of application/json (HTTP ${response.status})`, status);
   }
-  if (answer.kind === 'invalid') throw new TokenGateError(ErrorCode.INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${response.status})`, status);
+  if (answer.kind === 'invalid') throw new TokenGateError(ERR_INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${response.status})`, status);
   const code = typeof answer.value === 'object' && answer.value !== null ? (answer.value as Record<string, unknown>)['code'] : undefined;
-  if (typeof code !== 'string' || code.length === 0) throw new TokenGateError(ErrorCode.INVALID_RESPONSE, `The ${label} answer has a missing or invalid "code"`, status);
+  if (typeof code !== 'string' || code.length === 0) throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${label} answer has a missing or invalid "code"`, status);
   return code;
 }

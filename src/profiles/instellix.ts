@@ -1,5 +1,5 @@
 import { clientSecretBasicPlain } from '../client-auth.js';
-import { ErrorCode, TokenGateError } from '../errors.js';
+import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
 import { checkEndpoint, requireString, type Profile } from '../profile.js';
 import type { CommonProfileOptions } from './oauth2.js';
 
@@ -43,11 +43,11 @@ const HOSTS: Readonly<Record<InstellixEnvironment, string>> = {
 export function instellix(options: InstellixOptions): Profile {
   const realm = requireString('realm', options.realm);
   if (realm.includes('/') || realm === '.' || realm === '..') {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'realm must be a single URL path segment (no "/", not "." or "..")');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'realm must be a single URL path segment (no "/", not "." or "..")');
   }
   const environment: unknown = options.environment;
   if (typeof environment !== 'string' || !Object.hasOwn(HOSTS, environment)) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
   }
   const host = HOSTS[environment as InstellixEnvironment];
   const clientId = requireString('clientId', options.clientId);

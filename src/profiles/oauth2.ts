@@ -1,5 +1,5 @@
 import { clientSecretBasic, clientSecretPost, noClientAuth, type ClientAuthMethod } from '../client-auth.js';
-import { ErrorCode, TokenGateError } from '../errors.js';
+import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
 import { checkEndpoint, requireString, type Profile } from '../profile.js';
 import type { FetchLike } from '../types.js';
 
@@ -48,10 +48,10 @@ export function oauth2(options: OAuth2Options): Profile {
   const secret = options.clientSecret;
   const auth = options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic');
   if (auth !== 'none' && (secret === undefined || secret === '')) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
   }
   if (auth === 'none' && secret !== undefined) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
   }
   const clientAuth =
     auth === 'client_secret_basic'
@@ -91,7 +91,7 @@ export function oauth2(options: OAuth2Options): Profile {
 }
 
 function invalidAuth(auth: never): never {
-  throw new TokenGateError(ErrorCode.INVALID_CONFIG, `auth must be client_secret_basic, client_secret_post or none, not "${String(auth)}"`);
+  throw new TokenGateError(ERR_INVALID_CONFIG, `auth must be client_secret_basic, client_secret_post or none, not "${String(auth)}"`);
 }
 
 /** The credentials a profile holds, for redaction. */

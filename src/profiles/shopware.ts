@@ -1,5 +1,5 @@
 import { clientSecretPost, noClientAuth } from '../client-auth.js';
-import { ErrorCode, TokenGateError, type OAuthErrorFields } from '../errors.js';
+import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from '../errors.js';
 import { checkEndpoint, requireString, type Profile } from '../profile.js';
 import type { CommonProfileOptions } from './oauth2.js';
 
@@ -59,10 +59,10 @@ export function shopware(options: ShopwareOptions): Profile {
   const integration = clientId !== undefined || clientSecret !== undefined;
   const user = username !== undefined || password !== undefined;
   if (integration && user) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'shopware takes clientId + clientSecret (integration) or username + password (admin user), not both');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'shopware takes clientId + clientSecret (integration) or username + password (admin user), not both');
   }
   if (!integration && !user) {
-    throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'shopware needs clientId + clientSecret (integration) or username + password (admin user)');
+    throw new TokenGateError(ERR_INVALID_CONFIG, 'shopware needs clientId + clientSecret (integration) or username + password (admin user)');
   }
   const common = {
     name: 'shopware',
@@ -106,7 +106,7 @@ export function shopware(options: ShopwareOptions): Profile {
 
 function shopBase(shopUrl: string): string {
   const url = new URL(checkEndpoint('shopUrl', shopUrl));
-  if (url.search) throw new TokenGateError(ErrorCode.INVALID_CONFIG, 'shopUrl must not contain a query');
+  if (url.search) throw new TokenGateError(ERR_INVALID_CONFIG, 'shopUrl must not contain a query');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 

@@ -50,6 +50,11 @@ describe('token answers are normalized', () => {
     ['a negative expires_in', { access_token: 'a', token_type: 'Bearer', expires_in: -1 }, 'expires_in'],
     ['a non-numeric expires_in', { access_token: 'a', token_type: 'Bearer', expires_in: 'soon' }, 'expires_in'],
     ['a numeric access_token', { access_token: 42, token_type: 'Bearer' }, 'access_token'],
+    ['an access_token with a blank', { access_token: 'a b', token_type: 'Bearer' }, 'access_token'],
+    ['a token_type with a blank', { access_token: 'a', token_type: 'Bearer x' }, 'token_type'],
+    ['an expires_in over the cap', { access_token: 'a', token_type: 'Bearer', expires_in: 1e10 }, 'expires_in'],
+    ['an expires_in in exponent notation', { access_token: 'a', token_type: 'Bearer', expires_in: '1e3' }, 'expires_in'],
+    ['an expires_in that is not a number', { access_token: 'a', token_type: 'Bearer', expires_in: true }, 'expires_in'],
   ];
   for (const [name, body, field] of invalid) {
     it(`rejects ${name}, naming the field`, async () => {
@@ -113,6 +118,15 @@ describe('bad answers become typed errors that say what was wrong', () => {
     const stalled = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('{"access')) });
     const { profile } = profileWith(() => new Response(stalled, { headers: { 'content-type': 'application/json' } }), { timeout: 30 });
     await expect(clientCredentialsGrant(profile)).rejects.toMatchObject({ code: ErrorCode.TIMEOUT });
+  });
+
+  it("the caller's AbortSignal also aborts reading a body that has started", async () => {
+    const stalled = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('{"access')) });
+    const { profile } = profileWith(() => new Response(stalled, { headers: { 'content-type': 'application/json' } }));
+    const controller = new AbortController();
+    const pending = clientCredentialsGrant(profile, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ code: ErrorCode.ABORTED, status: 200 });
   });
 
   it("the caller's AbortSignal aborts", async () => {
