@@ -22,12 +22,13 @@ export function sandboxStub(env: Env): { fetch(request: Request): Promise<Respon
  */
 export function upstreamFetch(env: Env, sandboxOn: boolean): FetchLike {
   return async (input, init) => {
-    const request = new Request(input, { ...init, redirect: 'manual' });
-    if (new URL(request.url).origin === SANDBOX_ORIGIN) {
+    // Every proxied call passes here: a Request object is built only for the sandbox, which needs one.
+    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (new URL(href).origin === SANDBOX_ORIGIN) {
       const sandbox = sandboxOn ? sandboxStub(env) : undefined;
       if (sandbox === undefined) return new Response('{"error":"sandbox_off"}', { status: 502, headers: { 'content-type': 'application/json' } });
-      return sandbox.fetch(request);
+      return sandbox.fetch(new Request(input, { ...init, redirect: 'manual' }));
     }
-    return fetch(request);
+    return fetch(input, { ...init, redirect: 'manual' });
   };
 }

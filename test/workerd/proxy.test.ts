@@ -3,7 +3,7 @@ import { isTokenGateError } from 'tokengate';
 import { describe, expect, it } from 'vitest';
 import { clearHostCookie, hostCookieName, MAX_COOKIES, parseCookies, serializeHostCookie } from '../../worker/http/cookies.js';
 import { compileAllowlist, type ProxyMethod, type ProxyRoute } from '../../worker/proxy/allowlist.js';
-import { checkBrowserCsrf, corsHeaders, EXPOSED_RESPONSE_HEADERS, preflight } from '../../worker/proxy/cors.js';
+import { checkBrowserCsrf, corsFields, corsHeaders, EXPOSED_RESPONSE_HEADERS, preflight } from '../../worker/proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../worker/proxy/headers.js';
 import { checkProxyPath, ProxyPathError, type ProxyPathErrorCode } from '../../worker/proxy/path.js';
 import { createRateLimiter } from '../../worker/rate-limit.js';
@@ -444,7 +444,7 @@ describe('header hygiene', () => {
       'idempotency-key': 'idem-1',
       'x-request-id': 'req-1',
     });
-    const upstream = upstreamRequestHeaders(incoming, 'vendor-token.abc_123');
+    const upstream = new Headers(upstreamRequestHeaders(incoming, 'vendor-token.abc_123'));
     expect(keys(upstream)).toEqual(
       ['accept', 'accept-language', 'authorization', 'content-type', 'idempotency-key', 'if-match', 'if-modified-since', 'if-none-match', 'x-request-id'].sort(),
     );
@@ -455,7 +455,7 @@ describe('header hygiene', () => {
   });
 
   it('an empty caller gets only the bearer', () => {
-    expect([...upstreamRequestHeaders(new Headers(), 'tok')]).toEqual([['authorization', 'Bearer tok']]);
+    expect(upstreamRequestHeaders(new Headers(), 'tok')).toEqual({ authorization: 'Bearer tok' });
   });
 
   it('refuses a bearer that could break the header, without echoing it', () => {
@@ -491,7 +491,7 @@ describe('header hygiene', () => {
       ['x-request-id', 'req-1'],
       ['content-language', 'de'],
     ]);
-    const client = clientResponseHeaders(upstream);
+    const client = new Headers(clientResponseHeaders(upstream));
     expect(client.getSetCookie()).toEqual([]);
     expect(keys(client)).toEqual(
       [
@@ -509,6 +509,14 @@ describe('header hygiene', () => {
     expect(client.get('x-content-type-options')).toBe('nosniff');
     expect(client.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'; sandbox");
     expect(client.get('retry-after')).toBe('30');
+  });
+
+  it('extra fields (CORS, the session cache rule) replace a vendor header of the same name', () => {
+    const upstream = new Headers({ 'cache-control': 'public, max-age=600', 'content-type': 'application/json' });
+    const client = new Headers(clientResponseHeaders(upstream, { 'cache-control': 'private, no-store', vary: 'Origin' }));
+    expect(client.get('cache-control')).toBe('private, no-store');
+    expect(client.get('vary')).toBe('Origin');
+    expect(client.get('content-type')).toBe('application/json');
   });
 });
 
@@ -552,6 +560,13 @@ describe('corsHeaders', () => {
       expect(headers.get('vary')).toBe('Origin');
     });
   }
+
+  it('corsFields is the same set of headers as a plain record', () => {
+    const options = { credentials: true, methods: ['GET', 'POST'], allowHeaders: ['x-tokengate-csrf'], exposeHeaders: ['etag'], maxAge: 60 };
+    for (const origin of ['https://shop.example', 'https://evil.example', null]) {
+      expect(Object.fromEntries(corsHeaders(origin, ORIGINS, options))).toEqual(corsFields(origin, ORIGINS, options));
+    }
+  });
 
   it('a configured "null" or "*" still never allows anything', () => {
     expect(corsHeaders('null', ['null'], { credentials: true }).has('access-control-allow-origin')).toBe(false);

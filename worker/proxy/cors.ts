@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'tokengate';
-import { UPSTREAM_REQUEST_HEADERS } from './headers.js';
+import { UPSTREAM_REQUEST_HEADERS, type HeaderFields } from './headers.js';
 
 /** The custom header a browser call must carry (SECURITY row 9). A cross-site page cannot add it without a preflight. */
 export const CSRF_HEADER = 'x-tokengate-csrf';
@@ -61,19 +61,23 @@ function checkMaxAge(maxAge: number): string {
  * @see https://fetch.spec.whatwg.org/#http-cors-protocol
  */
 export function corsHeaders(origin: string | null, allowedOrigins: readonly string[], options: CorsOptions): Headers {
-  const headers = new Headers({ vary: 'Origin' });
-  if (!isListedOrigin(origin, allowedOrigins)) return headers;
-  headers.set('access-control-allow-origin', origin);
-  if (options.credentials) headers.set('access-control-allow-credentials', 'true');
-  if (options.methods !== undefined && options.methods.length > 0) headers.set('access-control-allow-methods', options.methods.join(', '));
-  if (options.allowHeaders !== undefined && options.allowHeaders.length > 0) {
-    headers.set('access-control-allow-headers', options.allowHeaders.join(', '));
-  }
-  if (options.exposeHeaders !== undefined && options.exposeHeaders.length > 0) {
-    headers.set('access-control-expose-headers', options.exposeHeaders.join(', '));
-  }
-  if (options.maxAge !== undefined) headers.set('access-control-max-age', checkMaxAge(options.maxAge));
-  return headers;
+  return new Headers(corsFields(origin, allowedOrigins, options));
+}
+
+/** {@link corsHeaders} as a plain record, for the proxy's answers (see {@link HeaderFields}). */
+export function corsFields(origin: string | null, allowedOrigins: readonly string[], options: CorsOptions): HeaderFields {
+  const fields: HeaderFields = { vary: 'Origin' };
+  if (!isListedOrigin(origin, allowedOrigins)) return fields;
+  fields['access-control-allow-origin'] = origin;
+  if (options.credentials) fields['access-control-allow-credentials'] = 'true';
+  const list = (name: string, values: readonly string[] | undefined): void => {
+    if (values !== undefined && values.length > 0) fields[name] = values.join(', ');
+  };
+  list('access-control-allow-methods', options.methods);
+  list('access-control-allow-headers', options.allowHeaders);
+  list('access-control-expose-headers', options.exposeHeaders);
+  if (options.maxAge !== undefined) fields['access-control-max-age'] = checkMaxAge(options.maxAge);
+  return fields;
 }
 
 /**

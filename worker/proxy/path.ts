@@ -113,7 +113,18 @@ function checkEscapes(path: string): void {
   }
 }
 
+/** `..;x` is `..` to servlet containers (path parameters), so the part before `;` counts. */
+function isDotSegment(segment: string): boolean {
+  const beforeParameters = segment.split(';')[0];
+  return beforeParameters === '.' || beforeParameters === '..';
+}
+
 function checkSegment(segment: string): void {
+  // Without escapes the segment is plain ASCII (PATH_CHARS): decoding and NFKC would change nothing.
+  if (!segment.includes('%')) {
+    if (isDotSegment(segment)) fail('DOT_SEGMENT');
+    return;
+  }
   let decoded: string;
   try {
     decoded = decodeURIComponent(segment);
@@ -123,9 +134,7 @@ function checkSegment(segment: string): void {
   // NFKC folds look-alikes (fullwidth `．`, `／`, `＼`, `＠`) that some upstream stacks normalise
   // into the real characters; only escapes can carry them here, raw non-ASCII is refused earlier.
   for (const form of decoded === decoded.normalize('NFKC') ? [decoded] : [decoded, decoded.normalize('NFKC')]) {
-    // `..;x` is `..` to servlet containers (path parameters), so the part before `;` counts.
-    const beforeParameters = form.split(';')[0] ?? '';
-    if (beforeParameters === '.' || beforeParameters === '..') fail('DOT_SEGMENT');
+    if (isDotSegment(form)) fail('DOT_SEGMENT');
     if (form !== decoded) {
       for (const char of form) {
         const code = codeForDecoded(char);

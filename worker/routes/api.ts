@@ -4,7 +4,7 @@ import type { Env } from '../env.js';
 import { errorResponse } from '../http/responses.js';
 import { log } from '../log.js';
 import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
-import { checkBrowserCsrf, corsHeaders, preflight } from '../proxy/cors.js';
+import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import type { RateLimits } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
@@ -30,12 +30,8 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const { config } = ctx;
   const origin = request.headers.get('origin');
   const vendor = config.vendors.get(vendorName);
-  const cors = (): Headers =>
-    corsHeaders(origin, config.allowedOrigins, {
-      credentials: true,
-      methods: vendor?.methods ?? [],
-      allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'],
-    });
+  const corsOptions = { credentials: true, methods: vendor?.methods ?? [], allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'] };
+  const cors = (): Headers => corsHeaders(origin, config.allowedOrigins, corsOptions);
   if (vendor === undefined) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured', cors());
   if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.methods);
 
@@ -103,11 +99,10 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     await upstream.body?.cancel();
     return errorResponse(502, 'upstream_redirect', 'The vendor answered with a redirect, which is not followed', cors());
   }
-  const headers = clientResponseHeaders(upstream.headers);
-  for (const [name, value] of cors()) headers.set(name, value);
+  const extra = corsFields(origin, config.allowedOrigins, corsOptions);
   // A linked user's data must not sit in a shared cache, whatever the vendor said.
-  if (access === 'session') headers.set('cache-control', 'private, no-store');
-  return new Response(upstream.body, { status: upstream.status, headers });
+  if (access === 'session') extra['cache-control'] = 'private, no-store';
+  return new Response(upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
 }
 
 /** The vendor's fixed upstream plus the checked path: it can only ever point under that base. */
