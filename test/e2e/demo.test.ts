@@ -194,6 +194,57 @@ describe('the web demo', () => {
   });
 });
 
+describe('the storefront embed', () => {
+  it('a page with only BFF elements never loads the token-mediating half', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const scripts: string[] = [];
+    const code: Promise<string>[] = [];
+    page.on('response', (response) => {
+      if (response.request().resourceType() !== 'script') return;
+      scripts.push(new URL(response.url()).pathname);
+      code.push(response.text());
+    });
+    // A storefront page of its own on the Worker's origin: one script tag, one element.
+    await page.route(`${stack.origin}/embed/bff-only.html`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><title>Shop</title><script type="module" src="/dist/tokengate-embed.js"></script><tokengate-link vendor="instacart" mode="bff"></tokengate-link>',
+      }),
+    );
+    await page.goto(`${stack.origin}/embed/bff-only.html`);
+    await page.getByText(/Your Instacart account is not linked/).waitFor();
+    await page.getByRole('button', { name: /Link your Instacart account/ }).waitFor();
+    expect(scripts).toContain('/dist/tokengate-embed.js');
+    expect(scripts.filter((path) => path.startsWith('/dist/chunks/mediated-'))).toEqual([]);
+    // No PKCE, no token checks: the core stayed on the server.
+    for (const text of await Promise.all(code)) expect(text).not.toContain('code_challenge_method');
+    await context.close();
+  });
+
+  it('links in mediated mode from the storefront page, loading that half on use', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+    });
+    await page.goto(`${stack.origin}/embed/example.html`);
+    const mediated = page.locator('tokengate-link[mode="mediated"]');
+    await mediated.getByRole('button', { name: 'Link Instacart from this page' }).click();
+    // The element's text is in its (open) shadow root, which locators pierce.
+    await mediated.getByText(/Your Instacart account is linked\. Access token: .* left\./).waitFor({ timeout: 15_000 });
+    expect(scripts.some((path) => path.startsWith('/dist/chunks/mediated-'))).toBe(true);
+    await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain('tokengate-linked: {"vendor":"instacart","mode":"mediated"}');
+    await page.getByRole('button', { name: 'Who am I at Instacart?' }).click();
+    await expect.poll(() => page.locator('#whoami-result').textContent(), { timeout: 15_000 }).toMatch(/^200/);
+    await shot(page, '08-embed-mediated-linked');
+    await mediated.getByRole('button', { name: /Unlink Instacart/ }).click();
+    await mediated.getByText(/Your Instacart account is not linked/).waitFor({ timeout: 15_000 });
+    await context.close();
+  });
+});
+
 /** localStorage, sessionStorage and every IndexedDB database of the page, as one string. */
 async function dumpStorage(page: Page): Promise<string> {
   return page.evaluate(async () => {

@@ -13,6 +13,7 @@ import { TokenGateError } from '../../src/errors.ts';
 import type { Profile } from '../../src/profile.ts';
 import { oauth2 } from '../../src/profiles/oauth2.ts';
 import { createTokenSource, type TokenSource } from '../../src/token-source.ts';
+import { CSRF, failure, unlinkSession } from './worker-client.ts';
 
 /** What `GET /link/<vendor>/config` answers. */
 export interface LinkConfig {
@@ -52,7 +53,6 @@ export const NO_TRANSACTION = 'ERR_NO_TRANSACTION';
 
 /** Transactions older than this are dropped (the Worker's BFF cookie lives as long). */
 const TRANSACTION_MAX_AGE = 10 * 60 * 1000;
-const CSRF = { 'x-tokengate-csrf': '1' } as const;
 
 let transactions: UseStore | undefined;
 const txStore = (): UseStore => (transactions ??= createStore('tokengate-demo-links', 'transactions'));
@@ -61,22 +61,6 @@ const configs = new Map<string, Promise<LinkConfig>>();
 
 /** The IndexedDB key of a vendor's mediated token set. */
 export const tokenKey = (vendor: string): string => `mediated:${vendor}`;
-
-async function readJson(response: Response): Promise<unknown> {
-  try {
-    return await response.json();
-  } catch {
-    return undefined;
-  }
-}
-
-/** A Worker error answer as a TokenGateError carrying its code (`{error, message, reason?}` or RFC 6749). */
-async function failure(response: Response, what: string): Promise<TokenGateError> {
-  const body = (await readJson(response)) as Record<string, unknown> | undefined;
-  const code = typeof body?.['reason'] === 'string' ? body['reason'] : typeof body?.['error'] === 'string' ? body['error'] : 'ERR_HTTP_STATUS';
-  const message = typeof body?.['message'] === 'string' ? body['message'] : `${what} answered HTTP ${response.status}`;
-  return new TokenGateError(code, message, { status: response.status });
-}
 
 /** `GET /link/<vendor>/config`, once per page. */
 export function linkConfig(vendor: string): Promise<LinkConfig> {
@@ -225,22 +209,5 @@ export async function renewMediated(vendor: string): Promise<MediatedStatus> {
 /** Forgets the page's token and asks the Worker to unlink the session (it drops the refresh token). */
 export async function unlink(vendor: string): Promise<void> {
   await tokenStore.delete(tokenKey(vendor));
-  const response = await fetch(`/link/${encodeURIComponent(vendor)}/unlink`, { method: 'POST', headers: { ...CSRF, accept: 'application/json' } });
-  if (!response.ok) throw await failure(response, 'Unlinking');
-}
-
-/** The Worker's view of this browser's linked session: `GET /link/<vendor>/status`. */
-export async function linkStatus(vendor: string): Promise<{ vendor: string; linked: boolean; expiresAt?: number; tokenRequests?: number; lastError?: { code: string; message: string; at: number } }> {
-  const response = await fetch(`/link/${encodeURIComponent(vendor)}/status`, { headers: { accept: 'application/json' } });
-  if (!response.ok) throw await failure(response, 'The link status');
-  return response.json();
-}
-
-/** Calls a fronted API through the Worker with the CSRF header; the session cookie rides along. */
-export function call(vendor: string, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set('x-tokengate-csrf', '1');
-  if (!headers.has('accept')) headers.set('accept', 'application/json');
-  const suffix = path.startsWith('/') ? path : `/${path}`;
-  return fetch(`/api/${encodeURIComponent(vendor)}${suffix}`, { ...init, headers, credentials: 'same-origin' });
+  await unlinkSession(vendor);
 }

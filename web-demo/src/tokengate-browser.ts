@@ -9,11 +9,10 @@ export { createTokenSource } from '../../src/token-source.ts';
 export { ErrorCode, TokenGateError, isOAuthError, isTokenGateError } from '../../src/errors.ts';
 export { oauth2 } from '../../src/profiles/oauth2.ts';
 export { idbStore, webLock } from '../../src/browser/index.ts';
+export { call, linkStatus, unlinkSession } from './worker-client.ts';
 export {
-  call,
   completeMediatedLink,
   linkConfig,
-  linkStatus,
   mediatedSource,
   mediatedStatus,
   profileOf,

@@ -10,13 +10,18 @@
  * `bff`: the Worker runs the whole flow and keeps every token. `mediated`: this page runs PKCE and holds
  * only a short-lived access token (see web-demo/src/mediated.ts). Either way the storefront calls the
  * vendor through the Worker with `call()`, which adds the CSRF header; the session cookie rides along.
+ * The script a page loads holds only the BFF half; the mediated half (the core: PKCE, token checks, the
+ * token source) is a separate chunk fetched the first time an element in `mediated` mode needs it.
  *
  * Events (bubbling, composed): `tokengate-linked`, `tokengate-unlinked`, `tokengate-error`
  * (`detail: { vendor, code?, message }`). Style it with `::part(button)`, `::part(status)`,
  * `::part(message)` and the `--tokengate-accent` custom property.
  */
 import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
-import { call, linkStatus, mediatedStatus, startMediatedLink, unlink } from '../../src/mediated.ts';
+import { call, linkStatus, unlinkSession } from '../../src/worker-client.ts';
+
+/** The token-mediating half, loaded on first use: most storefronts use `bff` and never fetch it. */
+const mediated = (): Promise<typeof import('../../src/mediated.ts')> => import('../../src/mediated.ts');
 
 export { call };
 
@@ -120,7 +125,7 @@ export class TokengateLink extends HTMLElement {
     if (!vendor) return;
     try {
       const server = await linkStatus(vendor);
-      const page = this.mode === 'mediated' ? await mediatedStatus(vendor) : undefined;
+      const page = this.mode === 'mediated' ? await (await mediated()).mediatedStatus(vendor) : undefined;
       const linked = server.linked || page?.linked === true;
       // A result line about the old state (e.g. "linked", after another element unlinked) would mislead.
       if (this.#loaded && linked !== this.#linked) this.#say('');
@@ -188,7 +193,7 @@ export class TokengateLink extends HTMLElement {
     this.#linkButton.setAttribute('aria-disabled', 'true');
     this.#say(`Linking your ${displayName(vendor)} account…`);
     try {
-      const result = await startMediatedLink(vendor, { returnTo: location.href });
+      const result = await (await mediated()).startMediatedLink(vendor, { returnTo: location.href });
       if (result.kind === 'redirect') {
         location.assign(result.url);
         return;
@@ -211,7 +216,9 @@ export class TokengateLink extends HTMLElement {
     if (this.#unlinkButton.getAttribute('aria-disabled') === 'true') return;
     this.#unlinkButton.setAttribute('aria-disabled', 'true');
     try {
-      await unlink(this.vendor);
+      // In BFF mode the page holds no token of its own: the Worker's unlink is all there is to do.
+      if (this.mode === 'mediated') await (await mediated()).unlink(this.vendor);
+      else await unlinkSession(this.vendor);
       await this.refresh();
       this.#say(`Your ${displayName(this.vendor)} account is unlinked.`);
       this.#emit('tokengate-unlinked', {});
