@@ -33,23 +33,22 @@ const OTHERS = [
 /** The goal for ours: at most this many gzip bytes, and the smallest of all. */
 export const GOAL_GZIP = 3500;
 
+/** The esbuild options every measurement shares: ESM for browsers, tree-shaken, in memory. */
+const BROWSER = {
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  treeShaking: true,
+  legalComments: 'none',
+  write: false,
+  logLevel: 'silent',
+};
+
 /** Bundles one entry in memory; answers raw and gzip -9 bytes and the per-module byte counts. */
 export async function bundle(entry) {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [entry],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    treeShaking: true,
-    legalComments: 'none',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    outfile: 'out.js',
-  });
+  const result = await build({ ...BROWSER, entryPoints: [entry], minify: true, metafile: true, outfile: 'out.js' });
   const contents = result.outputFiles[0].contents;
   const [output] = Object.values(result.metafile.outputs);
   const modules = Object.entries(output.inputs)
@@ -64,23 +63,7 @@ export async function bundle(entry) {
  * is gzipped on its own: each is its own HTTP response.
  */
 export async function bundleSplit(entry) {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [entry],
-    bundle: true,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    treeShaking: true,
-    legalComments: 'none',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    outdir: 'out',
-  });
+  const result = await build({ ...BROWSER, entryPoints: [entry], minify: true, metafile: true, splitting: true, chunkNames: 'chunks/[name]-[hash]', outdir: 'out' });
   const contents = new Map(result.outputFiles.map((file) => [relative(root, file.path), file.contents]));
   const outputs = result.metafile.outputs;
   const closure = (start, into = new Set()) => {
@@ -146,21 +129,7 @@ export async function sizes() {
  * module with a `// path` comment), then minified away before compressing.
  */
 export async function moduleCosts(entry) {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [entry],
-    bundle: true,
-    minifySyntax: true,
-    minifyIdentifiers: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    treeShaking: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-    outfile: 'out.js',
-  });
+  const result = await build({ ...BROWSER, entryPoints: [entry], minifySyntax: true, minifyIdentifiers: true, outfile: 'out.js' });
   const text = result.outputFiles[0].text;
   // Module markers are `// path` lines; `// @__NO_SIDE_EFFECTS__` annotations stay with their module.
   const parts = text.split(/^\/\/ ([^@\s]\S*)$/m);
