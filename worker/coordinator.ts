@@ -48,7 +48,12 @@ export interface PendingLink {
   codeVerifier: string;
   redirectUri: string;
   createdAt: number;
+  /** The page of the Worker's origin to go back to afterwards (checked by the link route). */
+  returnTo?: string;
 }
+
+/** A BFF link's outcome, with the page it started from once the transaction was found. */
+export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
 
 /** How long a started link waits for its callback. */
 const LINK_TTL = 10 * 60_000;
@@ -183,7 +188,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    * Completes a BFF link: consumes the transaction (a replayed callback finds none), checks the
    * callback (redirect URI, state, iss, error) and exchanges the code with the client secret.
    */
-  async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+  async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<LinkOutcome> {
     const key = `link:${vendor}`;
     const sealed = await this.ctx.storage.get<string>(key);
     await this.ctx.storage.delete(key);
@@ -197,13 +202,14 @@ export class TokenCoordinator extends DurableObject<Env> {
         status: 400,
       };
     }
+    const back = pending.returnTo === undefined ? {} : { returnTo: pending.returnTo };
     try {
       const profile = this.#vendor(vendor).profile;
       const code = checkCallback(profile, pending, callbackUrl);
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey) };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey), ...back };
     } catch (error) {
-      return this.#failure(vendor, error);
+      return { ...this.#failure(vendor, error), ...back };
     }
   }
 

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumArgs, chromiumPath } from '../helpers/chromium.js';
 import { startStack, type Stack } from './stack.js';
@@ -194,6 +194,19 @@ describe('the web demo', () => {
   });
 });
 
+/**
+ * After an embed linked Instacart on the storefront example page: the page heard the event, calls the
+ * vendor as the shopper, and the element unlinks.
+ */
+async function linkedThenUnlink(page: Page, element: Locator, mode: 'bff' | 'mediated', screenshot: string): Promise<void> {
+  await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain(`tokengate-linked: {"vendor":"instacart","mode":"${mode}"}`);
+  await page.getByRole('button', { name: 'Who am I at Instacart?' }).click();
+  await expect.poll(() => page.locator('#whoami-result').textContent(), { timeout: 15_000 }).toMatch(/^200/);
+  await shot(page, screenshot);
+  await element.getByRole('button', { name: /Unlink Instacart/ }).click();
+  await element.getByText(/Your Instacart account is not linked/).waitFor({ timeout: 15_000 });
+}
+
 describe('the storefront embed', () => {
   it('a page with only BFF elements never loads the token-mediating half', async () => {
     const context = await newContext();
@@ -222,6 +235,22 @@ describe('the storefront embed', () => {
     await context.close();
   });
 
+  it('links the BFF way from the storefront page and comes back to it', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.origin}/embed/example.html?cart=7`);
+    const bff = page.locator('tokengate-link[mode="bff"]');
+    await bff.getByText(/Your Instacart account is not linked/).waitFor();
+    // Static assets serve the page without its .html; the embed sends the path it was loaded at.
+    const started = new URL(page.url());
+    expect(started.search).toBe('?cart=7');
+    await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
+    await page.waitForURL(`${stack.origin}${started.pathname}?cart=7&linked=instacart`);
+    await bff.getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    await linkedThenUnlink(page, bff, 'bff', '08-embed-bff-linked');
+    await context.close();
+  });
+
   it('links in mediated mode from the storefront page, loading that half on use', async () => {
     const context = await newContext();
     const page = await context.newPage();
@@ -235,12 +264,7 @@ describe('the storefront embed', () => {
     // The element's text is in its (open) shadow root, which locators pierce.
     await mediated.getByText(/Your Instacart account is linked\. Access token: .* left\./).waitFor({ timeout: 15_000 });
     expect(scripts.some((path) => path.startsWith('/dist/chunks/mediated-'))).toBe(true);
-    await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain('tokengate-linked: {"vendor":"instacart","mode":"mediated"}');
-    await page.getByRole('button', { name: 'Who am I at Instacart?' }).click();
-    await expect.poll(() => page.locator('#whoami-result').textContent(), { timeout: 15_000 }).toMatch(/^200/);
-    await shot(page, '08-embed-mediated-linked');
-    await mediated.getByRole('button', { name: /Unlink Instacart/ }).click();
-    await mediated.getByText(/Your Instacart account is not linked/).waitFor({ timeout: 15_000 });
+    await linkedThenUnlink(page, mediated, 'mediated', '09-embed-mediated-linked');
     await context.close();
   });
 });

@@ -1,4 +1,5 @@
 import { createPkce, createState } from 'tokengate';
+import { returnPathOf } from '../../worker/routes/link.js';
 import { describe, expect, it } from 'vitest';
 import { browser, call, ORIGIN, sandboxStats, seen, setCookies } from './helpers.js';
 
@@ -8,8 +9,8 @@ import { browser, call, ORIGIN, sandboxStats, seen, setCookies } from './helpers
 
 const cookieHeader = (cookies: { name: string; value: string }[]): string => cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 
-async function startBff(base = ORIGIN) {
-  const start = await call('/link/instacart/start', {}, base);
+async function startBff(base = ORIGIN, query = '') {
+  const start = await call(`/link/instacart/start${query}`, {}, base);
   expect(start.status).toBe(303);
   const location = new URL(start.headers.get('location')!);
   const [linkCookie] = setCookies(start);
@@ -57,6 +58,50 @@ describe('BFF linking', () => {
     const response = await call('/api/instacart/v2/fulfillment/users/self', { headers: browser() });
     expect(response.status).toBe(401);
     await expect(response.json()).resolves.toMatchObject({ error: 'not_linked' });
+  });
+});
+
+describe('the page a BFF link goes back to', () => {
+  it('return_to: the storefront page it started from, with the outcome added to its own query', async () => {
+    const { location, linkCookie } = await startBff(ORIGIN, `?return_to=${encodeURIComponent('/embed/example.html?cart=7&linked=old')}`);
+    const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get('location')).toBe('/embed/example.html?cart=7&linked=instacart');
+  });
+
+  it('a refused callback goes back to that page too, with the error code', async () => {
+    const { location, linkCookie } = await startBff(ORIGIN, '?return_to=/embed/example.html');
+    const forged = new URL(location);
+    forged.searchParams.set('state', 'forged-state-value');
+    const callback = await call(`${forged.pathname}${forged.search}`, { headers: { accept: 'text/html', cookie: cookieHeader([linkCookie]) } });
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get('location')).toBe('/embed/example.html?link_error=ERR_STATE_MISMATCH&vendor=instacart');
+  });
+
+  it('never leaves the site: anything but a path of the Worker\'s origin goes back to /', async () => {
+    const hostile = [
+      'https://evil.example/',
+      '//evil.example/',
+      '/\\evil.example/',
+      '/.//evil.example',
+      '/..//evil.example',
+      '/%2e//evil.example',
+      'javascript:alert(1)',
+      'evil.example',
+      '/shop\r\nSet-Cookie: x=1',
+      '/link/instacart/start',
+      '/api/instacart/v2/fulfillment/users/self',
+      `/${'a'.repeat(2000)}`,
+      '',
+    ];
+    for (const value of hostile) expect(returnPathOf(value, ORIGIN), JSON.stringify(value)).toBe('/');
+    expect(returnPathOf(null, ORIGIN)).toBe('/');
+    expect(returnPathOf('/embed/example.html', ORIGIN)).toBe('/embed/example.html');
+    expect(returnPathOf('/shop?q=a%20b&link_error=X&vendor=y', ORIGIN)).toBe('/shop?q=a+b');
+
+    const { location, linkCookie } = await startBff(ORIGIN, `?return_to=${encodeURIComponent('/.//evil.example')}`);
+    const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+    expect(callback.headers.get('location')).toBe('/?linked=instacart');
   });
 });
 

@@ -30,6 +30,38 @@ export function mediatedRedirectUriOf(config: Config): string {
   return `${config.publicOrigin}/callback`;
 }
 
+/** Longest `return_to` kept; a page path with its query is far shorter. */
+const MAX_RETURN_TO = 1024;
+/** Query parameters the callback puts on the return page: dropped from a kept path, so they never pile up. */
+const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor'];
+
+/**
+ * The page a BFF link goes back to: `return_to` when it is a path on the Worker's own origin (the
+ * embed sends its storefront page), else `/`. Another origin, `//host`, a backslash, a scheme, control
+ * characters, or one of the Worker's own routes all fall back to `/`, so the callback can never
+ * redirect off the site (an open redirect) or into a loop.
+ */
+export function returnPathOf(value: string | null, publicOrigin: string): string {
+  if (value === null || value.length > MAX_RETURN_TO || !value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  let url: URL;
+  try {
+    url = new URL(value, publicOrigin);
+  } catch {
+    return '/';
+  }
+  // The parsed path, not only the raw text: `/.//host` resolves to `//host`, which a browser reads as a host.
+  if (url.origin !== new URL(publicOrigin).origin || url.pathname.startsWith('//') || /^\/(?:api|link|token|sandbox)(?:\/|$)/.test(url.pathname)) return '/';
+  for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
+  return `${url.pathname}${url.search}`;
+}
+
+/** The return page with the link's outcome added to its query. */
+function backTo(returnPath: string | undefined, outcome: Record<string, string>): string {
+  const url = new URL(returnPath ?? '/', 'https://return.invalid');
+  for (const [name, value] of Object.entries(outcome)) url.searchParams.set(name, value);
+  return `${url.pathname}${url.search}`;
+}
+
 function redirect(location: string, cookies: string[] = []): Response {
   const headers = new Headers({ location, 'cache-control': 'no-store' });
   for (const cookie of cookies) headers.append('set-cookie', cookie);
@@ -73,12 +105,14 @@ async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime):
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
   const link = vendor.profileName === 'instacart' ? await instacartStart(ctx, vendor, redirectUri, scope) : await startAuthorization(vendor.profile, { redirectUri, ...(scope ? { scope } : {}) });
-  if ('ok' in link) return redirect(`/?link_error=${encodeURIComponent(link.code)}&vendor=${vendor.name}`);
+  const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin);
+  if ('ok' in link) return redirect(backTo(returnTo, { link_error: link.code, vendor: vendor.name }));
   await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
     state: link.state,
     codeVerifier: link.codeVerifier,
     redirectUri,
     createdAt: Date.now(),
+    ...(returnTo === '/' ? {} : { returnTo }),
   });
   const location = link.url;
   log({ at: 'link.start', vendor: vendor.name });
@@ -90,7 +124,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
   if (session === undefined) {
     log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(`/?link_error=ERR_NO_TRANSACTION&vendor=${vendor.name}`, [clearLink]);
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo('/', { link_error: 'ERR_NO_TRANSACTION', vendor: vendor.name }), [clearLink]);
     return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again', new Headers({ 'set-cookie': clearLink }));
   }
   const url = new URL(request.url);
@@ -103,10 +137,10 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
     const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
     const headers = new Headers({ 'set-cookie': clearLink });
     // A page the person can act on: the demo reads the code and explains it.
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(`/?link_error=${encodeURIComponent(outcome.code)}&vendor=${vendor.name}`, [clearLink]);
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), [clearLink]);
     return errorResponse(status, 'link_failed', outcome.message, headers, { reason: outcome.code });
   }
-  return redirect(`/?linked=${vendor.name}`, [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
+  return redirect(backTo(outcome.returnTo, { linked: vendor.name }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
 }
 
 async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {

@@ -168,16 +168,24 @@ export class TokengateLink extends HTMLElement {
     this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: { vendor: this.vendor, ...detail } }));
   }
 
-  /** A BFF round trip ends on a page with `?linked=<vendor>` or `?link_error=<code>&vendor=<vendor>`. */
+  /**
+   * A BFF round trip ends back on this page with `?linked=<vendor>` or `?link_error=<code>&vendor=<vendor>`.
+   * The event waits for the page's load: this script runs before the page's own scripts, whose listeners
+   * would otherwise miss it.
+   */
   #readReturn(): void {
     const params = new URLSearchParams(location.search);
+    const later = (emit: () => void): void => {
+      if (document.readyState === 'complete') emit();
+      else window.addEventListener('load', emit, { once: true });
+    };
     if (params.get('linked') === this.vendor) {
       this.#say(`Your ${displayName(this.vendor)} account is linked.`);
-      this.#emit('tokengate-linked', { mode: 'bff' });
+      later(() => this.#emit('tokengate-linked', { mode: 'bff' }));
     } else if (params.get('vendor') === this.vendor && params.get('link_error')) {
       const code = params.get('link_error') ?? '';
       this.#say(`${describeCode(code)} You can try again.`, true);
-      this.#emit('tokengate-error', { code, message: describeCode(code) });
+      later(() => this.#emit('tokengate-error', { code, message: describeCode(code) }));
     }
   }
 
@@ -185,7 +193,9 @@ export class TokengateLink extends HTMLElement {
     const vendor = this.vendor;
     if (!vendor) return;
     if (this.mode === 'bff') {
-      location.assign(`/link/${encodeURIComponent(vendor)}/start`);
+      // The Worker sends the browser back to this page (a path of its own origin only) with the outcome.
+      const back = encodeURIComponent(`${location.pathname}${location.search}`);
+      location.assign(`/link/${encodeURIComponent(vendor)}/start?return_to=${back}`);
       return;
     }
     if (this.#linkButton.getAttribute('aria-disabled') === 'true') return;
