@@ -236,6 +236,7 @@ export async function edgeProxy() {
     const ratio = r.rps / p.rps;
     const added = rL.p50 - pL.p50;
     const ms = (value) => `${value.toFixed(2)} ms`;
+    const signed = (value) => `${value < 0 ? '−' : '+'}${ms(Math.abs(value))}`;
     const rounds = (m) => m.perRun.map(Math.round).join(', ');
     const perReq = (c) => (c.requests === 0 ? 'n/a' : `${((c.workerd * 1000) / c.requests).toFixed(2)} ms workerd + ${((c.other * 1000) / c.requests).toFixed(2)} ms wrangler's node`);
     const generator = Math.max(r.generatorCpu, p.generatorCpu, pl.generatorCpu);
@@ -270,7 +271,7 @@ export async function edgeProxy() {
       {
         what: 'added latency, one request at a time (real − pass-through)',
         value: `p50 ${ms(rL.p50)} vs ${ms(pL.p50)} (with the log line ${ms(plL.p50)}); p99 ${ms(rL.p99)} vs ${ms(pL.p99)}`,
-        ratio: `+${ms(added)} p50 (+${ms(rL.p50 - plL.p50)} over the pass-through that logs)`,
+        ratio: `${signed(added)} p50 (${signed(rL.p50 - plL.p50)} over the pass-through that logs)`,
         goal: '< 1 ms added p50',
         pass: added < 1,
         note: `${ROUNDS}×${LATENCY_MS / 1000} s per Worker, interleaved`,
