@@ -2,10 +2,11 @@
 //   web-demo/src/tokengate-browser.ts      → web-demo/dist/tokengate.js        (the core + mediated linking)
 //   web-demo/embed/src/tokengate-embed.ts  → web-demo/dist/tokengate-embed.js  (the storefront embed)
 // with code splitting: what both share, and what the embed loads only on use (its token-mediating mode),
-// goes to web-demo/dist/chunks/. The directory is emptied first, so no stale chunk is ever served.
+// goes to web-demo/dist/chunks/. Chunks of earlier builds are deleted after the new files are written
+// (never before: a running `npm start` keeps serving the current ones), so no stale chunk is served.
 // `buildWeb()` answers the output sizes (raw and gzip); run directly, it prints them. The output is
 // checked for the sandbox's secret canary (SECURITY.md row 7): a bundle that carries one fails the build.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -28,7 +29,6 @@ const CANARIES = ['sandbox-secret'];
  * @returns {Promise<Array<{ file: string, bytes: number, gzipBytes: number }>>}
  */
 export async function buildWeb() {
-  rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const result = await build({
     absWorkingDir: root,
@@ -49,6 +49,11 @@ export async function buildWeb() {
     // The core's "sideEffects": false applies to its own modules; the entries here are kept whole.
     treeShaking: true,
   });
+  const written = new Set(Object.keys(result.metafile.outputs).map((output) => join(root, output)));
+  const chunks = join(outdir, 'chunks');
+  for (const name of readdirSync(chunks)) {
+    if (!written.has(join(chunks, name))) rmSync(join(chunks, name), { force: true });
+  }
   const sizes = [];
   for (const output of Object.keys(result.metafile.outputs).sort()) {
     const path = join(root, output);
