@@ -12,6 +12,9 @@ describe('constant-time comparison', () => {
     expect(timingSafeEqual('abc', 'abc')).toBe(true);
     for (const other of ['abd', 'ab', 'abcd', '', 'ABC', 'abc\u0000']) expect(timingSafeEqual('abc', other)).toBe(false);
     expect(timingSafeEqual('é', 'é')).toBe(true);
+    // Different lone surrogates are different values (a UTF-8 encoding would make both U+FFFD).
+    expect(timingSafeEqual('a\uD800', 'a\uDFFF')).toBe(false);
+    expect(timingSafeEqual('\u00e9', 'e\u0301')).toBe(false);
   });
 
   it('state, the API key and the CSRF header go through it', () => {
