@@ -69,6 +69,14 @@ export function checkEndpoint(label: string, value: string): string {
   return url.href;
 }
 
+/** Throws a clear configuration error unless `value` is one of the keys of `table` (an environment name, ...). */
+export function requireKey<K extends string>(label: string, value: unknown, table: Readonly<Record<K, unknown>>): K {
+  if (typeof value !== 'string' || !Object.hasOwn(table, value)) {
+    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must be one of ${Object.keys(table).join(', ')}`);
+  }
+  return value as K;
+}
+
 /** Throws a clear configuration error when a required string option is missing or empty. */
 export function requireString(label: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {

@@ -1,6 +1,6 @@
 import { clientSecretPost } from '../client-auth.js';
 import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_INVALID_CONFIG, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, TokenGateError, type OAuthErrorFields } from '../errors.js';
-import { checkEndpoint, requireString, type Profile } from '../profile.js';
+import { checkEndpoint, requireKey, requireString, type Profile } from '../profile.js';
 import { redact } from '../redact.js';
 import { errorFromAnswer } from '../token-response.js';
 import { readJson, send } from '../transport.js';
@@ -48,11 +48,7 @@ const HOSTS: Readonly<Record<InstacartEnvironment, string>> = {
  * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
  */
 export function instacart(options: InstacartOptions): Profile {
-  const environment: unknown = options.environment;
-  if (typeof environment !== 'string' || !Object.hasOwn(HOSTS, environment)) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
-  }
-  const host = HOSTS[environment as InstacartEnvironment];
+  const host = HOSTS[requireKey('environment', options.environment, HOSTS)];
   const clientId = requireString('clientId', options.clientId);
   const clientSecret = requireString('clientSecret', options.clientSecret);
   const scope = scopeList(options.scope);

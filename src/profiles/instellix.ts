@@ -1,6 +1,6 @@
 import { clientSecretBasicPlain } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
-import { checkEndpoint, requireString, type Profile } from '../profile.js';
+import { checkEndpoint, requireKey, requireString, type Profile } from '../profile.js';
 import type { CommonProfileOptions } from './oauth2.js';
 
 /**
@@ -45,11 +45,7 @@ export function instellix(options: InstellixOptions): Profile {
   if (realm.includes('/') || realm === '.' || realm === '..') {
     throw new TokenGateError(ERR_INVALID_CONFIG, 'realm must be a single URL path segment (no "/", not "." or "..")');
   }
-  const environment: unknown = options.environment;
-  if (typeof environment !== 'string' || !Object.hasOwn(HOSTS, environment)) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `environment must be one of ${Object.keys(HOSTS).join(', ')}`);
-  }
-  const host = HOSTS[environment as InstellixEnvironment];
+  const host = HOSTS[requireKey('environment', options.environment, HOSTS)];
   const clientId = requireString('clientId', options.clientId);
   const clientSecret = requireString('clientSecret', options.clientSecret);
   return {
