@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { devSecrets } from './sandbox/dev-secrets.mjs';
 import { chromiumArgs, chromiumPath } from './test/helpers/chromium.js';
 
 /** The core's unit tests run unchanged in all three runtimes: that is what isomorphic means here. */
@@ -62,7 +63,7 @@ export default defineConfig({
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 60_000,
-          hookTimeout: 90_000,
+          hookTimeout: 120_000,
         },
       },
       {
@@ -76,6 +77,7 @@ export default defineConfig({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings: {
+                  TOKENGATE_KEYS: devSecrets()['TOKENGATE_KEYS']!,
                   OIDC_CLIENT_SECRET: inject<string>('oidcClientSecret'),
                   VENDORS: {
                     oidc: {
@@ -100,19 +102,24 @@ export default defineConfig({
         },
       },
       {
-        // The Worker itself, from wrangler.toml: real KV and Durable Object bindings in workerd.
+        // The Worker itself, from wrangler.toml: real KV and Durable Object bindings in workerd, with
+        // the vendor sandbox in its own `wrangler dev` (the global setup) and its demo secrets.
         plugins: [
-          cloudflareTest({
+          cloudflareTest(({ inject }) => ({
             main: './worker/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             // A smaller per-caller budget (30 requests) keeps the rate-limit test short.
-            miniflare: { bindings: { RATE_LIMIT_PER_MINUTE: 120 } },
-          }),
+            miniflare: { bindings: { RATE_LIMIT_PER_MINUTE: 120, SANDBOX_ORIGIN: inject<string>('sandboxOrigin'), ...devSecrets() } },
+          })),
         ],
         resolve: { alias: packageAliases },
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['test/worker/global-setup.ts'],
+          setupFiles: ['test/worker/setup.ts'],
+          // One sandbox for the project: its files take turns, each from a reset sandbox.
+          fileParallelism: false,
           testTimeout: 30_000,
         },
       },

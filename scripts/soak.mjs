@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { childEnv, ensureNode } from './node.mjs';
-import { formatReport, FULL_SCHEDULE, mustBeZero, ROOT, runSoak, scanLog, SHORT_SCHEDULE, snapshotTree, startWrangler } from './soak-engine.mjs';
+import { formatReport, FULL_SCHEDULE, mustBeZero, ROOT, runSoak, scanLog, SHORT_SCHEDULE, snapshotTree, startStack } from './soak-engine.mjs';
 
 const HARD_CAP_MS = 10 * 60_000;
 
@@ -73,11 +73,12 @@ const hardCap = setTimeout(() => {
 
 try {
   console.log(`soak: starting wrangler dev${snapshot ? ` on a snapshot of the tree (${snapshot.dir})` : ''}…`);
-  wrangler = await startWrangler({ node, env: childEnv(node), cwd: snapshot?.dir ?? ROOT });
+  wrangler = await startStack({ node, env: childEnv(node), cwd: snapshot?.dir ?? ROOT });
   console.log(`soak: ${wrangler.url} ready after ${((Date.now() - started) / 1000).toFixed(1)} s; ${requests.toLocaleString('en')} requests at concurrency ${concurrency}`);
   const reloadsBefore = wrangler.reloads();
   const result = await runSoak({
     base: wrangler.url,
+    sandbox: wrangler.sandboxUrl,
     requests,
     concurrency,
     ips,

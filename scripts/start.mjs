@@ -1,34 +1,118 @@
-// `npm start`: the Worker, its static web demo and (once configured) the vendor sandbox on
-// http://127.0.0.1:8787, all local: `wrangler dev --local` with local KV and Durable Objects.
+// `npm start`: the Worker and its static web demo on http://127.0.0.1:8787 (PORT overrides) and the
+// vendor sandbox, a Worker of its own, on http://127.0.0.1:8788 (SANDBOX_PORT overrides), all local:
+// two `wrangler dev --local` processes with local KV and Durable Objects. Ctrl-C stops both.
+//
+// The Worker gets the sandbox's demo credentials and a development key ring as secrets from
+// sandbox/dev-secrets.mjs (through a temporary env file); a `.dev.vars` of yours overrides them.
+// Local state persists in .wrangler/state (`--persist-to DIR` to choose): the Worker's in DIR/worker,
+// the sandbox's in DIR/sandbox (two `wrangler dev` processes must not share one directory).
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { devSecretsEnvFile } from '../sandbox/dev-secrets.mjs';
 import { buildWeb } from './build-web.mjs';
 import { childEnv, ensureNode } from './node.mjs';
 
 const port = process.env.PORT ?? '8787';
+const sandboxPort = process.env.SANDBOX_PORT ?? '8788';
+if (port === sandboxPort) {
+  console.error(`tokengate: PORT and SANDBOX_PORT are both ${port}; give the sandbox another port`);
+  process.exit(1);
+}
+const origin = `http://127.0.0.1:${port}`;
+const sandboxOrigin = `http://127.0.0.1:${sandboxPort}`;
+
+const extra = process.argv.slice(2);
+const persistAt = extra.indexOf('--persist-to');
+const persistTo = persistAt === -1 ? join('.wrangler', 'state') : extra.splice(persistAt, 2)[1];
+const persist = (name) => ['--persist-to', join(persistTo, name)];
+
 const node = ensureNode();
 // The demo's and the embed's browser bundles (web-demo/dist, not committed).
 await buildWeb();
-const args = [
-  'node_modules/wrangler/bin/wrangler.js',
-  'dev',
-  '--local',
-  '--ip',
-  '127.0.0.1',
-  '--port',
-  port,
-  '--show-interactive-dev-session=false',
-  // Redirect URIs and the allowed origin follow the port (wrangler.toml says 8787).
-  ...(port === '8787' ? [] : ['--var', `PUBLIC_ORIGIN:http://127.0.0.1:${port}`, '--var', `ALLOWED_ORIGINS:http://127.0.0.1:${port}`]),
-  ...process.argv.slice(2),
-];
-const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv(node) });
-let announced = false;
-child.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  if (!announced && /Ready on/.test(String(chunk))) {
-    announced = true;
-    console.log(`\ntokengate is running on http://127.0.0.1:${port}  (Ctrl-C stops it)\n`);
-  }
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(signal ? 0 : (code ?? 0)));
+
+const secretsDir = mkdtempSync(join(tmpdir(), 'tokengate-dev-'));
+const envFile = join(secretsDir, 'worker.env');
+writeFileSync(envFile, devSecretsEnvFile(), { mode: 0o600 });
+
+/** A free TCP port on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+const wrangler = 'node_modules/wrangler/bin/wrangler.js';
+// Each `wrangler dev` gets its own inspector port: both would take 9229, and the second would fail.
+const dev = async () => ['dev', '--local', '--ip', '127.0.0.1', '--show-interactive-dev-session=false', '--inspector-port', String(await freePort())];
+const children = [
+  {
+    name: 'sandbox',
+    args: [wrangler, ...(await dev()), '-c', 'sandbox/wrangler.toml', '--port', sandboxPort, '--var', `ALLOWED_ORIGINS:${origin}`, ...persist('sandbox')],
+  },
+  {
+    name: 'worker',
+    args: [
+      wrangler,
+      ...(await dev()),
+      '-c',
+      'wrangler.toml',
+      '--port',
+      port,
+      '--env-file',
+      envFile,
+      ...(existsSync('.dev.vars') ? ['--env-file', '.dev.vars'] : []),
+      // Redirect URIs, the allowed origin and the sandbox's endpoints follow the ports.
+      '--var',
+      `PUBLIC_ORIGIN:${origin}`,
+      '--var',
+      `ALLOWED_ORIGINS:${origin}`,
+      '--var',
+      `SANDBOX_ORIGIN:${sandboxOrigin}`,
+      ...persist('worker'),
+      ...extra,
+    ],
+  },
+].map(({ name, args }) => ({ name, process: spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv(node) }) }));
+
+const ready = new Set();
+for (const child of children) {
+  child.process.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    if (!ready.has(child.name) && /Ready on/.test(String(chunk))) {
+      ready.add(child.name);
+      if (ready.size === children.length) {
+        console.log(`\ntokengate is running on ${origin}, the vendor sandbox on ${sandboxOrigin}  (Ctrl-C stops both)\n`);
+      }
+    }
+  });
+}
+
+let stopping = false;
+function stopAll(signal) {
+  stopping = true;
+  for (const child of children) if (child.process.exitCode === null) child.process.kill(signal);
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
+let exited = 0;
+for (const child of children) {
+  child.process.on('exit', (code, signal) => {
+    // One stopping on its own takes the other down too: half a stack is no use.
+    if (!stopping) {
+      console.error(`tokengate: the ${child.name} stopped (${signal ?? `exit ${code}`}); stopping the rest`);
+      stopAll('SIGTERM');
+      process.exitCode = code || 1;
+    }
+    if (++exited === children.length) {
+      rmSync(secretsDir, { recursive: true, force: true });
+      process.exit();
+    }
+  });
+}

@@ -15,9 +15,10 @@ if (!process.env.CHROMIUM_PATH && !existsSync('/usr/bin/chromium')) {
 let failedSteps = 0;
 console.log('» build');
 if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0) failedSteps++;
-console.log('» typecheck tests and the Worker');
+console.log('» typecheck tests, the Worker and the sandbox');
 if (run(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.test.json']) !== 0) failedSteps++;
 if (run(['node_modules/typescript/bin/tsc', '-p', 'worker/tsconfig.json']) !== 0) failedSteps++;
+if (run(['node_modules/typescript/bin/tsc', '-p', 'sandbox/tsconfig.json']) !== 0) failedSteps++;
 if (run(['node_modules/typescript/bin/tsc', '-p', 'web-demo/tsconfig.json']) !== 0) failedSteps++;
 
 mkdirSync('test-results', { recursive: true });

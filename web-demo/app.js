@@ -1,7 +1,7 @@
 // The tokengate demo page. Plain ES module, no framework; every text goes in through textContent.
 //
-// HTTP calls (all same-origin, to the Worker):
-//   GET  /status                         every 2 s while the tab is visible: vendors, routes, token state, sandbox stats
+// HTTP calls (to the Worker, same-origin, unless it says the sandbox):
+//   GET  /status                         every 2 s while the tab is visible: vendors, routes, token state, the sandbox's origin
 //   GET  /api/<vendor><path>             "Call …" buttons; header X-Tokengate-CSRF: 1
 //   GET  /link/<vendor>/status           linked state of this browser's session
 //   GET  /link/<vendor>/start            (navigation) BFF linking; comes back as /?linked=… or /?link_error=…&vendor=…
@@ -9,7 +9,8 @@
 //   GET  /link/<vendor>/config           token-mediating linking (via dist/tokengate.js)
 //   POST /link/<vendor>/authorize        token-mediating, vendors without a consent page; JSON, X-Tokengate-CSRF: 1
 //   POST /token/<vendor>                 token-mediating exchange and renewal (the core's token requests)
-//   POST /sandbox/_faults, /sandbox/_reset   sandbox controls, only when /status says the sandbox is on
+//   POST /reset/<vendor>                 after a sandbox reset: the app credential starts over (an operator route)
+//   sandbox GET /_stats, POST /_faults, /_reset   on the sandbox's own origin (CORS), only when /status names one
 import { describeCode, describeError, describeFailure, displayName, formatRemaining } from './messages.js';
 
 const POLL_MS = 2000;
@@ -243,14 +244,34 @@ function row(term, value) {
   return h('div', {}, h('dt', { text: term }), h('dd', {}, value));
 }
 
+/** The sandbox's counters, read from its own origin with each poll (null without a sandbox or when it is down). */
+let sandboxStats = null;
+
 function sandboxCount(vendor) {
-  const counts = status?.sandbox?.tokenRequests;
+  const counts = sandboxStats?.tokenRequests;
   if (!counts || !isSandboxVendor(vendor)) return undefined;
   return counts[vendor] ?? 0;
 }
 
+/** Vendors the sandbox counts on their own: the five, its OAuth 2.0 server and the echo upstream. */
 function isSandboxVendor(vendor) {
-  return Boolean(status?.sandbox) && (Object.hasOwn(status.sandbox.tokenRequests, vendor) || vendor === 'oauth2');
+  return Boolean(sandboxStats) && (Object.hasOwn(sandboxStats.tokenRequests, vendor) || vendor === 'oauth2' || vendor === 'echo');
+}
+
+/** Faults can be armed for the five vendors and the OAuth 2.0 server. */
+function takesFaults(vendor) {
+  return vendor !== 'echo' && isSandboxVendor(vendor);
+}
+
+async function loadSandboxStats() {
+  if (!status?.sandbox) return (sandboxStats = null);
+  try {
+    const response = await fetch(`${status.sandbox.origin}/_stats`);
+    sandboxStats = response.ok ? await response.json() : null;
+  } catch {
+    sandboxStats = null;
+  }
+  return sandboxStats;
 }
 
 function renderLive(vendors) {
@@ -373,6 +394,9 @@ function linkCard(v) {
       try {
         await unlinkVendor(vendor);
         pageTokens.delete(vendor);
+        // The "is linked" notice of a BFF return is no longer true.
+        const notice = $('#notice');
+        if (notice.dataset.vendor === vendor) notice.hidden = true;
         showInfo(result, `Unlinked ${name}. The Worker dropped its tokens for your session.`);
         await refreshLink(vendor);
       } catch (error) {
@@ -488,7 +512,7 @@ function renderSandbox(vendors) {
   section.hidden = false;
   const result = $('#sandbox-result');
   const cards = vendors
-    .filter((v) => isSandboxVendor(v.vendor))
+    .filter((v) => takesFaults(v.vendor))
     .map((v) => {
       const name = displayName(v.vendor);
       const buttons = FAULTS.map(([fault, label]) => {
@@ -505,7 +529,7 @@ async function injectFault(vendor, fault, button, result) {
   const count = Math.min(20, Math.max(1, Number($('#fault-count').value) || 1));
   await busy(button, result, 'Sending to the sandbox…', async () => {
     try {
-      const response = await fetch('/sandbox/_faults', {
+      const response = await fetch(`${status.sandbox.origin}/_faults`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ vendor, fault, ...(FAULT_WORDS[fault] ? { count } : {}) }),
@@ -535,13 +559,23 @@ async function resetSandbox() {
   const result = $('#sandbox-result');
   await busy(button, result, 'Resetting…', async () => {
     try {
-      const response = await fetch('/sandbox/_reset', { method: 'POST' });
+      const response = await fetch(`${status.sandbox.origin}/_reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       if (!response.ok) {
         const body = await response.json().catch(() => undefined);
         showInfo(result, describeFailure(response.status, body, response.headers), 'error');
         return;
       }
-      showInfo(result, 'The sandbox forgot every token, code, fault and count. The Worker’s cached tokens are now unknown to it: the next call of each vendor gets a 401 and a new token.');
+      // The Worker's side of a reset: each app credential starts over, a refused one included (the same
+      // operator route production has; with the sandbox it needs no key).
+      for (const v of status.vendors) {
+        const reset = await fetch(`/reset/${encodeURIComponent(v.vendor)}`, { method: 'POST', headers: CSRF });
+        if (!reset.ok) {
+          const body = await reset.json().catch(() => undefined);
+          showInfo(result, describeFailure(reset.status, body, reset.headers), 'error');
+          return;
+        }
+      }
+      showInfo(result, 'The sandbox forgot every token, code, fault and count, and the Worker dropped its app tokens: the next call of each vendor gets a new token.');
     } catch (error) {
       showError(result, error);
     }
@@ -558,6 +592,7 @@ function showLinkNotice() {
   const vendor = params.get('vendor') ?? linked;
   if (!linked && !code) return;
   const notice = $('#notice');
+  notice.dataset.vendor = vendor ?? '';
   const dismiss = h('button', { type: 'button', class: 'secondary' }, 'Dismiss');
   dismiss.addEventListener('click', () => {
     notice.hidden = true;
@@ -614,7 +649,8 @@ async function poll() {
     }
     status = body;
     clockOffset = typeof body.now === 'number' ? body.now - Date.now() : 0;
-    const names = body.vendors.map((v) => `${v.vendor}:${v.routes.map((r) => `${r.method}${r.path}${r.access}`).join(',')}:${v.linkable}`).join('|');
+    await loadSandboxStats();
+    const names = `${Boolean(sandboxStats)}|${body.vendors.map((v) => `${v.vendor}:${v.routes.map((r) => `${r.method}${r.path}${r.access}`).join(',')}:${v.linkable}`).join('|')}`;
     if (names !== renderedVendors) {
       renderedVendors = names;
       renderVendorCards(body.vendors);

@@ -63,6 +63,12 @@ const SENTENCES = {
   too_many_requests: 'The vendor is rate-limiting requests (simulated).',
 };
 
+/**
+ * The Worker's codes whose message only restates the sentence above: their message is not shown again.
+ * (token_unavailable, invalid_path and the vendor's own bodies carry detail, so theirs is.)
+ */
+const RESTATED = new Set(['link_required', 'not_linked', 'csrf', 'route_not_allowed', 'method_not_allowed', 'unknown_vendor', 'upstream_redirect', 'body_too_large', 'configuration_error', 'internal_error', 'rate_limited']);
+
 /** A sentence for an error code; `fallback` (e.g. the server's own message) for unknown codes. */
 export function describeCode(code, fallback) {
   if (code && Object.hasOwn(SENTENCES, code)) return SENTENCES[code];
@@ -96,7 +102,7 @@ export function describeFailure(status, body, headers) {
     const retry = headers.get('retry-after');
     if (retry) parts.push(`Retry after ${retry} second${retry === '1' ? '' : 's'}.`);
   }
-  if (message && !parts.includes(message)) parts.push(`(Server said: “${message}”)`);
+  if (message && !parts.includes(message) && !(error && RESTATED.has(error))) parts.push(`(Server said: “${message}”)`);
   return parts.join(' ');
 }
 

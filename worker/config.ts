@@ -3,7 +3,6 @@ import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'toke
 import * as v from 'valibot';
 import { parseKeyRing, type KeyRing } from './crypto.js';
 import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
-import { SANDBOX_CREDENTIALS } from './sandbox/index.js';
 
 /** The profile factories a vendor entry can name. */
 const FACTORIES = { instabox, eshopbox, instellix, shopware, instacart, oauth2 } as const;
@@ -55,7 +54,8 @@ const Vars = v.object({
     ],
     'must be a list of origins',
   ),
-  SANDBOX: v.optional(v.picklist(['on', 'off'], 'must be "on" or "off"'), 'off'),
+  /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
+  SANDBOX_ORIGIN: v.optional(origin),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
   RATE_LIMIT_PER_MINUTE: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.transform(Number))]), v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 120),
 });
@@ -70,6 +70,11 @@ export interface VendorRuntime {
   /** The methods its routes allow, for CORS preflights. */
   methods: string[];
   link: { scope: string | undefined } | undefined;
+  /**
+   * The secret option values, joined: the coordinator keeps a hash of it with a refused credential, so
+   * a new secret (a new Eshopbox app token, say) is tried at once and the refused one never again.
+   */
+  credential: string;
 }
 
 export interface Config {
@@ -77,7 +82,8 @@ export interface Config {
   fetch: FetchLike;
   publicOrigin: string;
   allowedOrigins: readonly string[];
-  sandbox: boolean;
+  /** The local vendor sandbox's origin (development only; loopback, checked). */
+  sandboxOrigin: string | undefined;
   vendors: ReadonlyMap<string, VendorRuntime>;
   keys: KeyRing;
   apiKey: string | undefined;
@@ -89,20 +95,11 @@ export class ConfigError extends Error {
   override name: string = 'ConfigError';
 }
 
-/** Demo values the sandbox accepts, used for missing secrets only while `SANDBOX = "on"`. */
-const SANDBOX_SECRETS: Readonly<Record<string, string>> = {
-  INSTABOX_CLIENT_SECRET: SANDBOX_CREDENTIALS.instabox.clientSecret,
-  ESHOPBOX_CLIENT_SECRET: SANDBOX_CREDENTIALS.eshopbox.clientSecret,
-  ESHOPBOX_REFRESH_TOKEN: SANDBOX_CREDENTIALS.eshopbox.refreshToken,
-  INSTELLIX_CLIENT_SECRET: SANDBOX_CREDENTIALS.instellix.clientSecret,
-  SHOPWARE_CLIENT_SECRET: SANDBOX_CREDENTIALS.shopware.clientSecret,
-  SHOPWARE_PASSWORD: SANDBOX_CREDENTIALS.shopware.password,
-  INSTACART_CLIENT_SECRET: SANDBOX_CREDENTIALS.instacart.clientSecret,
-  OAUTH2_CLIENT_SECRET: SANDBOX_CREDENTIALS.oauth2.clientSecret,
-  // Fixed development values: sandbox only, never used once SANDBOX is "off".
-  TOKENGATE_API_KEY: 'dev-api-key-sandbox-secret-5c2e',
-  TOKENGATE_KEYS: 'dev:ZGV2LW9ubHkta2V5LWZvci10aGUtc2FuZGJveC0wMDA',
-};
+/** 127.0.0.0/8, ::1 and localhost: origins that only this machine can reach. */
+export function isLoopbackOrigin(value: string): boolean {
+  const host = new URL(value).hostname;
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
 
 /**
  * Reads and checks the Worker's configuration: `wrangler.toml` vars and Worker secrets. Every problem
@@ -115,12 +112,15 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     throw new ConfigError(`tokengate configuration is invalid:\n- ${[...new Set(lines)].join('\n- ')}`);
   }
   const vars = parsed.output;
-  const sandbox = vars.SANDBOX === 'on';
+  const sandboxOrigin = vars.SANDBOX_ORIGIN;
   const problems: string[] = [];
+  // The sandbox's demo credentials are public: a Worker that talks to it must not be reachable from outside.
+  if (sandboxOrigin !== undefined && !(isLoopbackOrigin(sandboxOrigin) && isLoopbackOrigin(vars.PUBLIC_ORIGIN))) {
+    problems.push('SANDBOX_ORIGIN: the vendor sandbox is for local development only; it needs a loopback SANDBOX_ORIGIN and PUBLIC_ORIGIN (remove SANDBOX_ORIGIN to deploy)');
+  }
   const secret = (name: string, label: string, required: boolean): string | undefined => {
     const value = env[name];
     if (typeof value === 'string' && value !== '') return value;
-    if (sandbox && SANDBOX_SECRETS[name] !== undefined) return SANDBOX_SECRETS[name];
     if (required) problems.push(`${label}: the Worker secret ${name} is not set (wrangler secret put ${name}, or .dev.vars locally)`);
     return undefined;
   };
@@ -128,12 +128,18 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
   const vendors = new Map<string, VendorRuntime>();
   for (const [name, vendor] of Object.entries(vars.VENDORS)) {
     const at = `VENDORS.${name}`;
-    // Option values may say {PUBLIC_ORIGIN}: browser-facing endpoints of a sandbox that follows the port.
+    // Option values may say {PUBLIC_ORIGIN} or {SANDBOX_ORIGIN}, so the local setup follows its ports.
     const options: Record<string, unknown> = { fetch: upstreamFetch };
     for (const [option, value] of Object.entries(vendor.options)) {
-      options[option] = typeof value === 'string' ? value.replaceAll('{PUBLIC_ORIGIN}', vars.PUBLIC_ORIGIN) : value;
+      if (typeof value !== 'string') {
+        options[option] = value;
+        continue;
+      }
+      if (value.includes('{SANDBOX_ORIGIN}') && sandboxOrigin === undefined) problems.push(`${at}.options.${option}: says {SANDBOX_ORIGIN}, but SANDBOX_ORIGIN is not set`);
+      options[option] = value.replaceAll('{PUBLIC_ORIGIN}', vars.PUBLIC_ORIGIN).replaceAll('{SANDBOX_ORIGIN}', sandboxOrigin ?? 'http://sandbox.invalid');
     }
     for (const [option, secretName] of Object.entries(vendor.secrets)) options[option] = secret(secretName, `${at}.secrets.${option}`, true);
+    const credential = JSON.stringify(Object.keys(vendor.secrets).sort().map((option) => [option, options[option]]));
     let profile: Profile;
     try {
       profile = (FACTORIES[vendor.profile] as (o: unknown) => Profile)(options);
@@ -160,6 +166,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       allowlist,
       methods: [...new Set(vendor.routes.flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))],
       link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
+      credential,
     });
   }
 
@@ -181,7 +188,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     fetch: upstreamFetch,
     publicOrigin: vars.PUBLIC_ORIGIN,
     allowedOrigins: vars.ALLOWED_ORIGINS,
-    sandbox,
+    sandboxOrigin,
     vendors,
     keys,
     apiKey,

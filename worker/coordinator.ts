@@ -70,13 +70,17 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #status = new Map<string, Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'>>();
   readonly #published = new Map<string, string>();
   /**
-   * Credentials whose refresh token was refused (invalid_grant is terminal, SECURITY.md row 6): they
-   * are not tried again until the account is linked again or the object restarts with new secrets.
+   * Credentials whose refresh token was refused (invalid_grant is terminal, row 6). An app credential's
+   * refusal is also kept in storage with a hash of its secrets, so an evicted object does not try it
+   * again either: only a new secret, an operator reset (`POST /reset/:vendor`) or, for a session, a
+   * new link brings it back.
    */
   readonly #dead = new Map<string, Failure>();
+  /** App credentials whose stored refusal was already read since this object started. */
+  readonly #deadLoaded = new Set<string>();
 
   #cfg(): Config {
-    this.#config ??= loadConfig(this.env, upstreamFetch(this.env, this.env['SANDBOX'] === 'on'));
+    this.#config ??= loadConfig(this.env, upstreamFetch);
     return this.#config;
   }
 
@@ -124,7 +128,7 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /** After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one. */
   async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
-    const dead = this.#dead.get(vendor);
+    const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
@@ -133,9 +137,26 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, linked, kvKey);
   }
 
+  /** The refusal this credential is under, reading an app credential's from storage once. */
+  async #deadOf(vendor: string, linked: boolean): Promise<Failure | undefined> {
+    if (!linked && !this.#deadLoaded.has(vendor)) {
+      this.#deadLoaded.add(vendor);
+      const stored = await this.ctx.storage.get<{ failure: Failure; credential: string }>(`dead:${vendor}`);
+      if (stored !== undefined) {
+        if (stored.credential === (await credentialHash(this.#vendor(vendor)))) this.#dead.set(vendor, stored.failure);
+        else await this.ctx.storage.delete(`dead:${vendor}`);
+      }
+    }
+    return this.#dead.get(vendor);
+  }
+
   async #issue(vendor: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
-    const dead = this.#dead.get(vendor);
+    const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
+    // Never linked, or unlinked: not a refused refresh token, so the caller hears "link first".
+    if (linked && !this.#sources.has(vendor) && (await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`)) === undefined) {
+      return { ok: false, code: 'ERR_NOT_LINKED', message: `No ${vendor} account is linked to this session`, status: 401 };
+    }
     try {
       const tokens = await this.#source(vendor, linked).getToken();
       await this.#publish(kvKey, tokens);
@@ -145,6 +166,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       const failure = this.#failure(vendor, error);
       if (failure.code === ErrorCode.LINK_REQUIRED) {
         this.#dead.set(vendor, failure);
+        if (!linked) await this.ctx.storage.put(`dead:${vendor}`, { failure, credential: await credentialHash(this.#vendor(vendor)) });
         this.#published.delete(kvKey);
         // The copy in KV is dead too: isolates must not keep sending it upstream.
         await this.env.TOKENS.delete(kvKey).catch(() => undefined);
@@ -234,6 +256,19 @@ export class TokenCoordinator extends DurableObject<Env> {
     return issued(tokens);
   }
 
+  /**
+   * The operator's way back for an app credential (`POST /reset/:vendor`): forgets its refusal, its
+   * tokens here and in KV, and its counters, so the next call asks the vendor once.
+   */
+  async reset(vendor: string, kvKey: string): Promise<void> {
+    this.#sources.delete(vendor);
+    this.#dead.delete(vendor);
+    this.#published.delete(kvKey);
+    this.#status.delete(vendor);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
+    await this.env.TOKENS.delete(kvKey);
+  }
+
   /** Forgets the linked account here, in storage and in KV. */
   async unlink(vendor: string, kvKey: string): Promise<void> {
     this.#sources.delete(vendor);
@@ -244,9 +279,11 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   /** For the demo's live panel: whether a token is held, until when, how many requests, the last error. */
-  async status(vendor: string): Promise<CredentialStatus> {
+  async status(vendor: string, linked = false): Promise<CredentialStatus> {
     const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
-    const valid = tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
+    // A refused credential's token is not served any more, whatever its expiry says.
+    const dead = (await this.#deadOf(vendor, linked)) !== undefined;
+    const valid = !dead && tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
     return {
       ...this.#statusOf(vendor),
       held: tokens !== undefined,
@@ -254,6 +291,12 @@ export class TokenCoordinator extends DurableObject<Env> {
       ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     };
   }
+}
+
+/** SHA-256 of a vendor's secrets, as kept beside a refusal (never the secrets themselves). */
+async function credentialHash(vendor: VendorRuntime): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`tokengate-credential:${vendor.credential}`)));
+  return btoa(String.fromCharCode(...digest));
 }
 
 function issued(tokens: TokenSet): IssuedToken {

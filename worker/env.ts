@@ -6,8 +6,6 @@ export interface Env {
   TOKENS: KVNamespace;
   /** One object per vendor credential and per linked session: the only place tokens are requested. */
   COORDINATOR: DurableObjectNamespace<TokenCoordinator>;
-  /** The vendor sandbox (dev and tests; absent in production). */
-  VENDOR_SANDBOX?: DurableObjectNamespace<import('./sandbox-object.js').VendorSandbox>;
   ASSETS?: Fetcher;
   [name: string]: unknown;
 }

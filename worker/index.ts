@@ -5,12 +5,11 @@ import { log } from './log.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { handleApi } from './routes/api.js';
 import { handleLink } from './routes/link.js';
-import { handleStatus } from './routes/status.js';
+import { handleReset, handleStatus } from './routes/status.js';
 import { handleToken } from './routes/token.js';
-import { sandboxStub, upstreamFetch } from './upstream.js';
+import { upstreamFetch } from './upstream.js';
 
 export { TokenCoordinator } from './coordinator.js';
-export { VendorSandbox } from './sandbox-object.js';
 
 /** Checked once per isolate, at the first request (a Worker has no start-up hook with env). */
 let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error: ConfigError } | undefined;
@@ -18,7 +17,7 @@ let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error
 function load(env: Env): { config: Config; limits: RateLimits } | { error: ConfigError } {
   if (loaded?.env !== env) {
     try {
-      const config = loadConfig(env, upstreamFetch(env, env['SANDBOX'] === 'on'));
+      const config = loadConfig(env, upstreamFetch);
       loaded = { env, config, limits: createRateLimits(config.rateLimitPerMinute) };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -32,6 +31,20 @@ function load(env: Env): { config: Config; limits: RateLimits } | { error: Confi
 const API = /^\/api\/([a-z][a-z0-9-]*)(\/.*)?$/;
 const LINK = /^\/link\/([a-z][a-z0-9-]*)\/([a-z]+)$/;
 const TOKEN = /^\/token\/([a-z][a-z0-9-]*)$/;
+const RESET = /^\/reset\/([a-z][a-z0-9-]*)$/;
+
+/**
+ * With the local sandbox, the demo page drives the sandbox's controls on the sandbox's own origin: its
+ * Content-Security-Policy (web-demo/_headers) gets that one origin in `connect-src`. Nothing changes
+ * without a sandbox.
+ */
+function withSandboxConnect(response: Response, sandboxOrigin: string | undefined): Response {
+  const policy = response.headers.get('content-security-policy');
+  if (sandboxOrigin === undefined || policy === null || /(?:^|;)\s*connect-src/.test(policy)) return response;
+  const headers = new Headers(response.headers);
+  headers.set('content-security-policy', `${policy}; connect-src 'self' ${sandboxOrigin}`);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -53,12 +66,9 @@ export default {
       const token = TOKEN.exec(url.pathname);
       if (token) return await handleToken(request, env, config, token[1]!);
       if (url.pathname === '/status') return await handleStatus(request, env, config);
-      if (url.pathname === '/sandbox' || url.pathname.startsWith('/sandbox/')) {
-        const sandbox = config.sandbox ? sandboxStub(env) : undefined;
-        if (sandbox === undefined) return errorResponse(404, 'not_found', 'The vendor sandbox is off');
-        return await sandbox.fetch(request);
-      }
-      if (env.ASSETS !== undefined) return await env.ASSETS.fetch(request);
+      const reset = RESET.exec(url.pathname);
+      if (reset) return await handleReset(request, env, config, reset[1]!);
+      if (env.ASSETS !== undefined) return withSandboxConnect(await env.ASSETS.fetch(request), config.sandboxOrigin);
       return errorResponse(404, 'not_found', 'Not found');
     } catch (error) {
       // Anything unexpected: a 500 that says nothing about its cause to the caller; the log has the kind.

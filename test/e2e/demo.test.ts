@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumArgs, chromiumPath } from '../helpers/chromium.js';
@@ -6,6 +8,7 @@ import { startStack, type Stack } from './stack.js';
 
 // npm start's whole stack (Worker, web demo, vendor sandbox) driven by Debian's Chromium, as a
 // person evaluating tokengate would use it. Screenshots of each main state go to test-results/.
+const credentials = JSON.parse(readFileSync(new URL('../../sandbox/credentials.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
 let stack: Stack;
 let browser: Browser;
 const shots = new URL('../../test-results/screenshots/', import.meta.url).pathname;
@@ -79,7 +82,48 @@ describe('the web demo', () => {
     expect(cookies[0]).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
     await card.getByRole('button', { name: /Unlink/ }).click();
     await expect.poll(() => card.locator('[data-link-state]').textContent(), { timeout: 15_000 }).toMatch(/Not linked/);
+    // The notice said "linked": it goes with the link. And an unlinked account reads like a never-linked one.
+    await expect.poll(() => page.locator('#notice').isHidden(), { timeout: 5_000 }).toBe(true);
+    await card.getByRole('button', { name: /Call as me/ }).click();
+    await expect.poll(() => card.locator('[role="status"], .result').last().textContent(), { timeout: 15_000 }).toMatch(/link your account first/);
+    expect(await card.textContent()).not.toMatch(/can no longer be renewed/);
     await shot(page, '03-bff-unlinked');
+    await context.close();
+  });
+
+  it('says "link your account first" before any link, in the same words as after an unlink', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-instacart');
+    await card.getByRole('button', { name: /Call as me/ }).click();
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/This call acts as you: link your account first\./);
+    // One sentence, once: the Worker's message restates it and is not repeated.
+    expect((await card.textContent())!.match(/link your account first/gi)).toHaveLength(1);
+    await context.close();
+  });
+
+  it('reset means reset: after revoking Eshopbox and "Reset the sandbox", every vendor works on the next call', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = (vendor: string) => page.locator('article', { has: page.locator(`#vendor-${vendor}`) });
+    const call = async (vendor: string, expected: RegExp): Promise<void> => {
+      await card(vendor).getByRole('button', { name: /^Call GET/ }).first().click();
+      await expect.poll(() => card(vendor).textContent(), { timeout: 15_000 }).toMatch(expected);
+    };
+    await call('eshopbox', /200 OK/);
+    const sandbox = page.locator('#sandbox-section');
+    await sandbox.getByRole('button', { name: 'Revoke all tokens — Eshopbox' }).click();
+    await expect.poll(() => page.locator('#sandbox-result').textContent(), { timeout: 10_000 }).toMatch(/Eshopbox: every token/);
+    await call('eshopbox', /503/);
+    await page.getByRole('button', { name: /Reset the sandbox/ }).click();
+    await expect.poll(() => page.locator('#sandbox-result').textContent(), { timeout: 10_000 }).toMatch(/the Worker dropped its app tokens/);
+    for (const vendor of ['instabox', 'eshopbox', 'instellix', 'shopware', 'instacart']) await call(vendor, /200 OK/);
+    // Counters per vendor: Echo has its own token endpoint, so Instabox's two counts agree after it is called.
+    await card('echo').getByRole('button', { name: /^Call GET \/headers/ }).click();
+    await expect.poll(() => card('echo').textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
+    const live = (vendor: string) => page.locator('article', { has: page.locator(`#live-${vendor}`) });
+    await expect.poll(() => live('echo').textContent(), { timeout: 10_000 }).toMatch(/1 by the Worker · 1 seen by the sandbox/);
+    await expect.poll(() => live('instabox').textContent(), { timeout: 10_000 }).toMatch(/1 by the Worker · 1 seen by the sandbox/);
     await context.close();
   });
 
@@ -207,6 +251,37 @@ async function linkedThenUnlink(page: Page, element: Locator, mode: 'bff' | 'med
   await element.getByText(/Your Instacart account is not linked/).waitFor({ timeout: 15_000 });
 }
 
+describe('the vendor sandbox, on its own origin', () => {
+  it('a cross-site page cannot drive its controls: no-cors text/plain POSTs change nothing (row 22)', async () => {
+    const instabox = { grant_type: 'client_credentials', client_id: 'sandbox-instabox-client', client_secret: credentials['instabox']!['clientSecret']! };
+    const token = (): Promise<Response> => fetch(`${stack.sandboxOrigin}/instabox/v1/token`, { method: 'POST', body: new URLSearchParams(instabox) });
+    expect((await token()).status).toBe(200);
+    const before = (await (await fetch(`${stack.sandboxOrigin}/_stats`)).json()) as { tokenRequests: Record<string, number> };
+    expect(before.tokenRequests['instabox']).toBeGreaterThan(0);
+    const context = await newContext();
+    const page = await context.newPage();
+    // Any other site: a page of its own small server, opened as http://localhost:<port> (another site
+    // than 127.0.0.1 to the browser; both loopback, so no local-network prompt stands in the way).
+    const other = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Another site</title>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    await page.goto(`http://localhost:${(other.address() as AddressInfo).port}/`);
+    const sent = await page.evaluate(async (sandbox) => {
+      const simple = { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' } } as const;
+      const faults = await fetch(`${sandbox}/_faults`, { ...simple, body: JSON.stringify({ vendor: 'instabox', fault: '5xx', count: 5 }) });
+      const reset = await fetch(`${sandbox}/_reset`, { ...simple, body: '{}' });
+      // A no-cors answer is opaque to the page: it cannot tell what happened.
+      return [faults.type, reset.type];
+    }, stack.sandboxOrigin);
+    expect(sent).toEqual(['opaque', 'opaque']);
+    // Not reset (the counter kept its count) and no fault armed (the next token request is answered).
+    const after = (await (await fetch(`${stack.sandboxOrigin}/_stats`)).json()) as { tokenRequests: Record<string, number> };
+    expect(after.tokenRequests['instabox']).toBe(before.tokenRequests['instabox']);
+    expect((await token()).status).toBe(200);
+    await context.close();
+    other.close();
+  });
+});
+
 describe('the storefront embed', () => {
   it('a page with only BFF elements never loads the token-mediating half', async () => {
     const context = await newContext();
@@ -247,6 +322,8 @@ describe('the storefront embed', () => {
     await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
     await page.waitForURL(`${stack.origin}${started.pathname}?cart=7&linked=instacart`);
     await bff.getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    // One link, one event, although the page has two elements for Instacart.
+    await expect.poll(() => page.locator('#events li').allTextContents(), { timeout: 5_000 }).toEqual([expect.stringMatching(/^tokengate-linked: .*"mode":"bff"/)]);
     await linkedThenUnlink(page, bff, 'bff', '08-embed-bff-linked');
     await context.close();
   });

@@ -4,9 +4,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** `npm start`'s stack (the Worker, the web demo, the sandbox) on a free port, with fresh local state. */
+/** `npm start`'s stack (the Worker with the web demo, and the vendor sandbox) on free ports, with fresh local state. */
 export interface Stack {
   origin: string;
+  /** The vendor sandbox's own origin. */
+  sandboxOrigin: string;
   /** Everything wrangler printed: the log the leak scans read. */
   log: () => string;
   stop(): Promise<void>;
@@ -25,11 +27,12 @@ async function freePort(): Promise<number> {
 
 export async function startStack(): Promise<Stack> {
   const port = await freePort();
+  const sandboxPort = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'tokengate-e2e-'));
   const root = new URL('../../', import.meta.url).pathname;
   const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--persist-to', state], {
     cwd: root,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(sandboxPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -37,6 +40,7 @@ export async function startStack(): Promise<Stack> {
   child.stdout?.on('data', (chunk) => (output += String(chunk)));
   child.stderr?.on('data', (chunk) => (output += String(chunk)));
   const origin = `http://127.0.0.1:${port}`;
+  const sandboxOrigin = `http://127.0.0.1:${sandboxPort}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.pid !== undefined) {
       try {
@@ -54,12 +58,13 @@ export async function startStack(): Promise<Stack> {
     }
     rmSync(state, { recursive: true, force: true });
   };
-  // Bounded wait for the first healthy answer: 60 tries, 500 ms apart.
-  for (let attempt = 0; attempt < 60; attempt++) {
+  // Bounded wait for both Workers' first healthy answer: 150 tries, 500 ms apart (two `wrangler dev`
+  // cold starts on a loaded 2-core machine can take most of a minute).
+  for (let attempt = 0; attempt < 150; attempt++) {
     if (child.exitCode !== null) break;
     try {
-      const response = await fetch(`${origin}/healthz`);
-      if (response.ok) return { origin, log: () => output, stop };
+      const [worker, sandbox] = await Promise.all([fetch(`${origin}/healthz`), fetch(`${sandboxOrigin}/healthz`)]);
+      if (worker.ok && sandbox.ok) return { origin, sandboxOrigin, log: () => output, stop };
     } catch {
       // not listening yet
     }

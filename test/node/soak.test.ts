@@ -46,8 +46,8 @@ interface Engine {
   ROOT: string;
   SHORT_SCHEDULE: unknown[];
   snapshotTree(root: string): { dir: string; remove(): void };
-  startWrangler(options: { node: string; env: NodeJS.ProcessEnv; cwd: string; readyTimeoutMs: number }): Promise<Wrangler>;
-  runSoak(options: { base: string; requests: number; concurrency: number; schedule: unknown[]; requestTimeoutMs: number; deadlineMs: number }): Promise<SoakResult>;
+  startStack(options: { node: string; env: NodeJS.ProcessEnv; cwd: string; readyTimeoutMs: number }): Promise<Wrangler & { sandboxUrl: string }>;
+  runSoak(options: { base: string; sandbox: string; requests: number; concurrency: number; schedule: unknown[]; requestTimeoutMs: number; deadlineMs: number }): Promise<SoakResult>;
   scanLog(log: string, needles: Needle[]): LogScan;
   mustBeZero(result: SoakResult, scan: LogScan, reloads: number): Record<string, number>;
   formatReport(result: SoakResult, scan: LogScan, reloads: number, title: string): string;
@@ -63,7 +63,7 @@ const load = <T>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(
 describe('soak (short): proxied load through wrangler dev under sandbox faults', () => {
   let engine: Engine;
   let snapshot: { dir: string; remove(): void } | undefined;
-  let wrangler: Wrangler | undefined;
+  let wrangler: (Wrangler & { sandboxUrl: string }) | undefined;
   let result: SoakResult;
   let scan: LogScan;
   let reloads: number;
@@ -73,9 +73,9 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
     const { ensureNode, childEnv } = await load<NodeHelpers>('../../scripts/node.mjs');
     const node = ensureNode();
     snapshot = engine.snapshotTree(engine.ROOT);
-    wrangler = await engine.startWrangler({ node, env: childEnv(node), cwd: snapshot.dir, readyTimeoutMs: 60_000 });
+    wrangler = await engine.startStack({ node, env: childEnv(node), cwd: snapshot.dir, readyTimeoutMs: 60_000 });
     const reloadsBefore = wrangler.reloads();
-    result = await engine.runSoak({ base: wrangler.url, requests: 1500, concurrency: 50, schedule: engine.SHORT_SCHEDULE, requestTimeoutMs: 20_000, deadlineMs: 40_000 });
+    result = await engine.runSoak({ base: wrangler.url, sandbox: wrangler.sandboxUrl, requests: 1500, concurrency: 50, schedule: engine.SHORT_SCHEDULE, requestTimeoutMs: 20_000, deadlineMs: 40_000 });
     reloads = wrangler.reloads() - reloadsBefore;
     await wrangler.stop();
     scan = engine.scanLog(wrangler.log(), result.needles);
@@ -107,7 +107,7 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
 
   it('every fault event was met, and token requests stay at the minimum', () => {
     expect(result.events.filter((event) => event.state !== 'settled'), report()).toEqual([]);
-    for (const endpoint of ['instabox', 'eshopbox', 'instellix', 'shopware', 'instacart']) {
+    for (const endpoint of ['instabox', 'eshopbox', 'instellix', 'shopware', 'instacart', 'echo']) {
       expect(result.tokenRequests[endpoint], `${endpoint}\n${report()}`).toBe(result.minimumTokenRequests[endpoint]);
     }
     expect(result.refusedPolls).toBe(0);

@@ -10,7 +10,6 @@ function base(): Record<string, unknown> {
   return {
     PUBLIC_ORIGIN: 'https://edge.example',
     ALLOWED_ORIGINS: ['https://shop.example'],
-    SANDBOX: 'off',
     TOKENGATE_KEYS: KEYS,
     INSTABOX_CLIENT_SECRET: SECRET,
     VENDORS: {
@@ -42,7 +41,7 @@ describe('worker configuration', () => {
   it('accepts a correct configuration and builds the vendor', () => {
     const config = loadConfig(base(), fetch);
     expect(config.vendors.get('instabox')?.upstream.href).toBe('https://webshopintegrations.instabox.se/');
-    expect(config.sandbox).toBe(false);
+    expect(config.sandboxOrigin).toBeUndefined();
   });
 
   const cases: [string, (env: Record<string, unknown>) => void, string][] = [
@@ -74,13 +73,38 @@ describe('worker configuration', () => {
     expect(message).toContain('TOKENGATE_KEYS');
   });
 
-  it('with the sandbox on, missing secrets fall back to the demo values', () => {
+  it('has no demo values: with a sandbox origin, a missing secret is still a missing secret', () => {
     const env = base();
-    env['SANDBOX'] = 'on';
+    env['PUBLIC_ORIGIN'] = 'http://127.0.0.1:8787';
+    env['SANDBOX_ORIGIN'] = 'http://127.0.0.1:8788';
     delete env['INSTABOX_CLIENT_SECRET'];
-    delete env['TOKENGATE_KEYS'];
-    expect(loadConfig(env, fetch).sandbox).toBe(true);
+    expect(problems(env)).toContain('INSTABOX_CLIENT_SECRET');
   });
+
+  it('takes {SANDBOX_ORIGIN} in vendor options only on loopback (row 27)', () => {
+    const env = base();
+    env['PUBLIC_ORIGIN'] = 'http://127.0.0.1:8787';
+    env['SANDBOX_ORIGIN'] = 'http://127.0.0.1:8788';
+    (env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['options'] = { clientId: 'id', tokenUrl: '{SANDBOX_ORIGIN}/instabox/v1/token', apiBaseUrl: '{SANDBOX_ORIGIN}/instabox' };
+    const config = loadConfig(env, fetch);
+    expect(config.sandboxOrigin).toBe('http://127.0.0.1:8788');
+    expect(config.vendors.get('instabox')?.upstream.href).toBe('http://127.0.0.1:8788/instabox/');
+    delete env['SANDBOX_ORIGIN'];
+    expect(problems(env)).toContain('VENDORS.instabox.options.tokenUrl: says {SANDBOX_ORIGIN}');
+  });
+
+  for (const [publicOrigin, sandboxOrigin] of [
+    ['https://edge.example', 'http://127.0.0.1:8788'],
+    ['http://127.0.0.1:8787', 'https://sandbox.example'],
+    ['http://10.0.0.5:8787', 'http://127.0.0.1:8788'],
+  ] as const) {
+    it(`refuses a sandbox unless both origins are loopback: ${publicOrigin} with ${sandboxOrigin}`, () => {
+      const env = base();
+      env['PUBLIC_ORIGIN'] = publicOrigin;
+      env['SANDBOX_ORIGIN'] = sandboxOrigin;
+      expect(problems(env)).toContain('SANDBOX_ORIGIN: the vendor sandbox is for local development only');
+    });
+  }
 });
 
 describe('values from wrangler dev --var', () => {

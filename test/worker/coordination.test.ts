@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { browser, call, fault, sandboxStats } from './helpers.js';
+import type { Config } from '../../worker/config.js';
+import { operatorAccess } from '../../worker/routes/status.js';
+import { browser, call, fault, resetSandbox, sandboxStats } from './helpers.js';
 
 // The token cache and its coordinator: isolate memory → KV → Durable Object; 401s renew once.
 const kv = (env as unknown as { TOKENS: KVNamespace }).TOKENS;
@@ -59,5 +61,44 @@ describe('a refused app refresh token is terminal (row 6)', () => {
     await expect(answers[0]!.json()).resolves.toMatchObject({ reason: 'ERR_LINK_REQUIRED' });
     // One refused refresh, then nothing: no retry of a dead refresh token.
     expect((await sandboxStats()).tokenRequests['eshopbox']! - before).toBe(1);
+  });
+});
+
+describe('reset means reset: a refused app credential comes back only by an operator action', () => {
+  it('Eshopbox: revoked, the sandbox reset, still refused (no retry of its own), then POST /reset/eshopbox → works with one token request', async () => {
+    // The test above left Eshopbox refused: start from a working one.
+    await resetSandbox();
+    expect((await call('/reset/eshopbox', { method: 'POST', headers: browser() })).status).toBe(200);
+    expect((await call('/api/eshopbox/api/v1/orders', { headers: browser() })).status).toBe(200);
+    await fault('eshopbox', 'revoke');
+    expect((await call('/api/eshopbox/api/v1/orders', { headers: shopper(1) })).status).toBe(503);
+    await resetSandbox();
+    // The vendor would accept the app token again, but the Worker does not poll a refused credential.
+    expect((await call('/api/eshopbox/api/v1/orders', { headers: shopper(2) })).status).toBe(503);
+    expect((await sandboxStats()).tokenRequests['eshopbox']).toBe(0);
+    const status = (await (await call('/status')).json()) as { vendors: { vendor: string; app: { cached: boolean } }[] };
+    expect(status.vendors.find((v) => v.vendor === 'eshopbox')?.app.cached).toBe(false);
+
+    // Cross-site, or without the CSRF header, the reset is refused and changes nothing.
+    expect((await call('/reset/eshopbox', { method: 'POST', headers: { origin: 'https://attacker.example', 'x-tokengate-csrf': '1' } })).status).toBe(403);
+    expect((await call('/reset/eshopbox', { method: 'POST', headers: { origin: browser().origin! } })).status).toBe(403);
+    expect((await call('/api/eshopbox/api/v1/orders', { headers: shopper(3) })).status).toBe(503);
+
+    const reset = await call('/reset/eshopbox', { method: 'POST', headers: browser() });
+    expect(reset.status).toBe(200);
+    const answers = [];
+    for (let i = 4; i < 9; i++) answers.push((await call('/api/eshopbox/api/v1/orders', { headers: shopper(i) })).status);
+    expect(answers).toEqual([200, 200, 200, 200, 200]);
+    expect((await sandboxStats()).tokenRequests['eshopbox']).toBe(1);
+  });
+
+  it('outside the sandbox the operator routes need X-Tokengate-Key (row 27)', () => {
+    const production = { sandboxOrigin: undefined, allowedOrigins: ['https://shop.example'], apiKey: 'operator-key-canary' } as unknown as Config;
+    const post = (headers: Record<string, string>): Request => new Request('https://edge.example/reset/eshopbox', { method: 'POST', headers });
+    expect(operatorAccess(post({}), production)).toBe('key');
+    expect(operatorAccess(post({ origin: 'https://shop.example', 'x-tokengate-csrf': '1' }), production)).toBe('key');
+    expect(operatorAccess(post({ 'x-tokengate-key': 'operator-key-canarx' }), production)).toBe('key');
+    expect(operatorAccess(post({ 'x-tokengate-key': 'operator-key-canary' }), production)).toBe('ok');
+    expect(operatorAccess(post({ 'x-tokengate-key': 'anything' }), { ...production, apiKey: undefined } as Config)).toBe('key');
   });
 });

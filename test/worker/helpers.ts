@@ -1,4 +1,4 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 
 /** The Worker under test, called in-process with real KV and Durable Object bindings. */
 const worker = (exports as unknown as { default: { fetch(input: string | Request, init?: RequestInit): Promise<Response> } }).default;
@@ -21,17 +21,25 @@ export async function call(path: string, init: RequestInit & { headers?: Record<
 /** Headers of a same-origin browser call that passes the CSRF checks. */
 export const browser = (extra: Record<string, string> = {}): Record<string, string> => ({ origin: ORIGIN, 'x-tokengate-csrf': '1', ...extra });
 
+/** The vendor sandbox's own origin (its own `wrangler dev`, started by global-setup.ts). */
+export const SANDBOX = (env as unknown as { SANDBOX_ORIGIN: string }).SANDBOX_ORIGIN;
+
 export async function sandboxStats(): Promise<{ tokenRequests: Record<string, number>; refusedPolls: number; apiCalls: Record<string, number> }> {
-  return (await (await worker.fetch(`${ORIGIN}/sandbox/_stats`)).json()) as never;
+  return (await (await fetch(`${SANDBOX}/_stats`)).json()) as never;
 }
 
 export async function echoCalls(): Promise<number> {
-  return ((await (await worker.fetch(`${ORIGIN}/sandbox/_echo/count`)).json()) as { calls: number }).calls;
+  return ((await (await fetch(`${SANDBOX}/_echo/count`)).json()) as { calls: number }).calls;
 }
 
 export async function fault(vendor: string, kind: string, extra: Record<string, unknown> = {}): Promise<void> {
-  const response = await worker.fetch(`${ORIGIN}/sandbox/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vendor, fault: kind, ...extra }) });
+  const response = await fetch(`${SANDBOX}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vendor, fault: kind, ...extra }) });
   if (response.status !== 204) throw new Error(`fault not set: ${response.status}`);
+}
+
+export async function resetSandbox(): Promise<void> {
+  const response = await fetch(`${SANDBOX}/_reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  if (response.status !== 204) throw new Error(`sandbox not reset: ${response.status}`);
 }
 
 /** Parses one Set-Cookie line into its name, value and attributes (lower-cased keys). */

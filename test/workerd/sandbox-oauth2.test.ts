@@ -1,5 +1,5 @@
 /**
- * The sandbox's generic OAuth 2.0 authorization server (worker/sandbox/oauth2.ts), inside workerd: first
+ * The sandbox's generic OAuth 2.0 authorization server (sandbox/src/oauth2.ts), inside workerd: first
  * with raw requests (the wire format RFC 6749 / 7636 / 8414 / 9207 / 6750 ask for), then end to end
  * through tokengate's public API — discover → startAuthorization → the consent form → completeAuthorization
  * → refreshTokenGrant — with the sandbox as the only "network".
@@ -7,7 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { completeAuthorization, computeChallenge, ErrorCode, isOAuthError, isTokenGateError, refreshTokenGrant, startAuthorization, type FetchLike, type Profile } from 'tokengate';
 import { discover, fetchMetadata, oauth2 } from 'tokengate/profiles';
-import { createSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions } from '../../worker/sandbox/index.js';
+import { createSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions } from '../../sandbox/src/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = any;
@@ -20,12 +20,14 @@ interface Answer {
 }
 
 const C = SANDBOX_CREDENTIALS.oauth2;
-/** The Worker reaches the sandbox in-process at this origin; browsers reach it at LOCAL. */
+/** The issuer follows the origin it is reached at: INVALID stands for any, LOCAL is `npm start`'s sandbox. */
 const INVALID = 'https://sandbox.tokengate.invalid';
-const LOCAL = 'http://127.0.0.1:8787';
-const ISSUER = `${INVALID}/sandbox/oauth2`;
-const BFF_REDIRECT = `${LOCAL}/link/oauth2/callback`;
-const SPA_REDIRECT = `${LOCAL}/callback.html`;
+const LOCAL = 'http://127.0.0.1:8788';
+/** The demo's origin, where the registered redirect URIs are. */
+const DEMO = 'http://127.0.0.1:8787';
+const ISSUER = `${INVALID}/oauth2`;
+const BFF_REDIRECT = `${DEMO}/link/oauth2/callback`;
+const SPA_REDIRECT = `${DEMO}/callback.html`;
 const VERIFIER = 'sandbox-oauth2-test-verifier-0123456789abcdefghijklmnopqrstuvwxyz';
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 
@@ -66,7 +68,7 @@ async function send(request: Request, target: Sandbox = sandbox): Promise<Answer
   return { status: response.status, headers: response.headers, text, body };
 }
 
-const url = (path: string, origin = INVALID): string => `${origin}/sandbox/oauth2${path}`;
+const url = (path: string, origin = INVALID): string => `${origin}/oauth2${path}`;
 
 function authorizeUrl(params: Record<string, string>, origin = INVALID): string {
   return `${url('/authorize', origin)}?${new URLSearchParams(params)}`;
@@ -159,10 +161,10 @@ function expectOAuthError(answer: Answer, status: number, error: string): void {
 
 describe('metadata (RFC 8414)', () => {
   it.each([
-    [`${LOCAL}/sandbox/oauth2/.well-known/oauth-authorization-server`, `${LOCAL}/sandbox/oauth2`],
+    [`${LOCAL}/oauth2/.well-known/oauth-authorization-server`, `${LOCAL}/oauth2`],
     [`${INVALID}/oauth2/.well-known/oauth-authorization-server`, ISSUER],
-    [`${INVALID}/sandbox/oauth2/.well-known/oauth-authorization-server`, ISSUER],
-    [`${INVALID}/.well-known/oauth-authorization-server/sandbox/oauth2`, ISSUER],
+    [`${INVALID}/oauth2/.well-known/oauth-authorization-server`, ISSUER],
+    [`${INVALID}/.well-known/oauth-authorization-server/oauth2`, ISSUER],
   ])('GET %s names the issuer of the origin it was asked at', async (address, issuer) => {
     const answer = await send(new Request(address));
     expect(answer.status).toBe(200);
@@ -194,14 +196,14 @@ describe('authorization endpoint', () => {
     expect(answer.headers.get('cache-control')).toBe('no-store');
     expect(answer.headers.get('x-frame-options')).toBe('DENY');
     expect(answer.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(answer.headers.get('content-security-policy')).toContain(`form-action 'self' ${LOCAL}`);
+    expect(answer.headers.get('content-security-policy')).toContain(`form-action 'self' ${DEMO}`);
     expect(answer.text).toContain('<html lang="en">');
     expect(answer.text).toContain('<h1 id="consent-title">Sandbox Shop wants to read your orders</h1>');
     expect(answer.text).toContain('<button type="submit" name="decision" value="allow">Allow</button>');
     expect(answer.text).toContain('<button type="submit" name="decision" value="deny">Deny</button>');
     expect(answer.text).toContain('Read your orders');
     const form = readForm(answer.text);
-    expect(form.action).toBe('/sandbox/oauth2/authorize');
+    expect(form.action).toBe('/oauth2/authorize');
     expect(form.fields).toEqual(await validParams({ scope: 'orders:read profile' }));
   });
 
@@ -218,14 +220,14 @@ describe('authorization endpoint', () => {
     expect(`${allowed.origin}${allowed.pathname}`).toBe(BFF_REDIRECT);
     expect([...allowed.searchParams.keys()].sort()).toEqual(['code', 'iss', 'state']);
     expect(allowed.searchParams.get('state')).toBe('state-123');
-    expect(allowed.searchParams.get('iss')).toBe(`${LOCAL}/sandbox/oauth2`);
+    expect(allowed.searchParams.get('iss')).toBe(`${LOCAL}/oauth2`);
 
     const denied = location(await send(consent(params, 'deny', LOCAL)));
     expect(`${denied.origin}${denied.pathname}`).toBe(BFF_REDIRECT);
     expect(denied.searchParams.get('error')).toBe('access_denied');
     expect(denied.searchParams.get('error_description')).toBeTruthy();
     expect(denied.searchParams.get('state')).toBe('state-123');
-    expect(denied.searchParams.get('iss')).toBe(`${LOCAL}/sandbox/oauth2`);
+    expect(denied.searchParams.get('iss')).toBe(`${LOCAL}/oauth2`);
     expect(denied.searchParams.has('code')).toBe(false);
   });
 
@@ -452,12 +454,12 @@ describe('faults, stats and reset', () => {
     await send(exchange(await codeFor()));
     expect(sandbox.stats().tokenRequests.oauth2).toBe(1);
     expect(sandbox.stats().apiCalls.oauth2).toBe(1); // the consent POST
-    expect((await send(new Request(`${INVALID}/sandbox/_stats`))).body.tokenRequests.oauth2).toBe(1);
+    expect((await send(new Request(`${INVALID}/_stats`))).body.tokenRequests.oauth2).toBe(1);
   });
 
   it('takes the vendors’ faults: 5xx / 429 / html answer the next token request; revoke kills tokens and codes', async () => {
     const fault = (spec: Record<string, unknown>): Request =>
-      new Request(`${INVALID}/sandbox/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vendor: 'oauth2', ...spec }) });
+      new Request(`${INVALID}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vendor: 'oauth2', ...spec }) });
     expect((await send(fault({ fault: '429', retryAfter: 7 }))).status).toBe(204);
     const limited = await send(exchange('whatever'));
     expect(limited.status).toBe(429);
@@ -477,7 +479,7 @@ describe('faults, stats and reset', () => {
   it('POST /_reset forgets codes, tokens and counts', async () => {
     const issued = (await send(exchange(await codeFor()))).body;
     const pending = await codeFor();
-    expect((await send(new Request(`${INVALID}/sandbox/_reset`, { method: 'POST' }))).status).toBe(204);
+    expect((await send(new Request(`${INVALID}/_reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))).status).toBe(204);
     expect(sandbox.stats().tokenRequests.oauth2).toBeUndefined();
     expect((await send(me(issued.access_token))).status).toBe(401);
     expectOAuthError(await send(exchange(pending)), 400, 'invalid_grant');
@@ -565,9 +567,9 @@ describe('tokengate end to end: discover → startAuthorization → consent → 
     const profile = oauth2({
       clientId: C.clientId,
       clientSecret: C.clientSecret,
-      issuer: `${LOCAL}/sandbox/oauth2`,
+      issuer: `${LOCAL}/oauth2`,
       requireIss: true,
-      authorizeUrl: `${LOCAL}/sandbox/oauth2/authorize`,
+      authorizeUrl: `${LOCAL}/oauth2/authorize`,
       tokenUrl: `${ISSUER}/token`,
       fetch: sandboxFetch(),
     });

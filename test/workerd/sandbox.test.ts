@@ -3,7 +3,7 @@
  * only: tokengate's own client code is not used here, so these tests check the sandbox, not the client.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions, type VendorName } from '../../worker/sandbox/index.js';
+import { createSandbox, memoryStorage, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions, type VendorName } from '../../sandbox/src/index.js';
 
 /** A parsed wire body; tests check it field by field. */
 type Body = any;
@@ -56,7 +56,7 @@ async function send(request: Request, target: Sandbox = sandbox): Promise<Answer
 }
 
 function post(path: string, body: BodyInit | null, headers: Record<string, string> = {}): Request {
-  return new Request(`${ORIGIN}/sandbox${path}`, { method: 'POST', body, headers });
+  return new Request(`${ORIGIN}${path}`, { method: 'POST', body, headers });
 }
 
 function postForm(path: string, params: Record<string, string>, headers: Record<string, string> = {}): Request {
@@ -68,7 +68,7 @@ function postJson(path: string, params: unknown, headers: Record<string, string>
 }
 
 function get(path: string, token?: string): Request {
-  return new Request(`${ORIGIN}/sandbox${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  return new Request(`${ORIGIN}${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
 }
 
 function bearer(token: string): Record<string, string> {
@@ -207,8 +207,8 @@ async function fault(spec: Record<string, unknown>, target: Sandbox = sandbox): 
 // ======================================================================================================
 
 describe('routing', () => {
-  it('reads only the path after /sandbox, whatever the origin', async () => {
-    const foreign = new Request('https://edge.example:8443/sandbox/instabox/v1/token', {
+  it('reads only the path, whatever the origin', async () => {
+    const foreign = new Request('https://edge.example:8443/instabox/v1/token', {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: C.instabox.clientId, client_secret: C.instabox.clientSecret }),
@@ -313,7 +313,7 @@ describe('Instabox (doc 000)', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="instabox"');
     expectBearerChallenge(await send(get('/instabox/v2/orders', 'not-a-real-token')));
-    const basicAuth = await send(new Request(`${ORIGIN}/sandbox/instabox/v2/orders`, { headers: { authorization: basic('a', 'b') } }));
+    const basicAuth = await send(new Request(`${ORIGIN}/instabox/v2/orders`, { headers: { authorization: basic('a', 'b') } }));
     expectBearerChallenge(basicAuth);
   });
 
@@ -876,8 +876,80 @@ describe('faults', () => {
       expect(answer.text).not.toContain('acme');
     }
     const notJson = await send(post('/_faults', 'vendor=instabox', { 'content-type': 'application/x-www-form-urlencoded' }));
-    expect(notJson.status).toBe(400);
+    expect(notJson.status).toBe(415);
     expect((await send(get('/_faults'))).status).toBe(405);
+  });
+});
+
+describe('the controls cannot be driven cross-site (row 22)', () => {
+  const DEMO = 'http://127.0.0.1:8787';
+  const controlled = (): Sandbox => createSandbox({ now: () => T0, sleep: async () => {}, allowedOrigins: [DEMO] });
+  const revoke = JSON.stringify({ vendor: 'instabox', fault: 'revoke' });
+
+  it('a simple cross-site POST (text/plain, what a no-cors fetch or a form can send) changes nothing', async () => {
+    const s = controlled();
+    const token = await s.fetch(post('/instabox/v1/token', new URLSearchParams({ grant_type: 'client_credentials', client_id: C.instabox.clientId, client_secret: C.instabox.clientSecret }), { 'content-type': 'application/x-www-form-urlencoded' }));
+    const issued = ((await token.json()) as { token: string }).token;
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const forged = await s.fetch(post('/_faults', revoke, { 'content-type': type, origin: 'https://attacker.example' }));
+      expect(forged.status, type).toBe(415);
+      expect((await s.fetch(post('/_reset', '{}', { 'content-type': type }))).status, type).toBe(415);
+    }
+    // The token still works and nothing was counted as reset.
+    expect((await s.fetch(get('/instabox/v2/orders', issued))).status).toBe(200);
+    expect(s.stats().tokenRequests.instabox).toBe(1);
+  });
+
+  it('CORS admits the configured origin only, never with credentials; a foreign preflight is refused', async () => {
+    const s = controlled();
+    const preflight = (origin: string): Request => new Request(`${ORIGIN}/_faults`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const allowed = await s.fetch(preflight(DEMO));
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(DEMO);
+    expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+    const foreign = await s.fetch(preflight('https://attacker.example'));
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    const stats = await s.fetch(new Request(`${ORIGIN}/_stats`, { headers: { origin: 'https://attacker.example' } }));
+    expect(stats.headers.get('access-control-allow-origin')).toBeNull();
+    // A vendor endpoint never carries CORS headers, even for the demo's origin.
+    const vendor = await s.fetch(new Request(`${ORIGIN}/instabox/v2/orders`, { headers: { origin: DEMO } }));
+    expect(vendor.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('the echo reports a Cookie header by its length, never its value', async () => {
+    const answer = await send(new Request(`${ORIGIN}/_echo/headers`, { headers: { cookie: '__Host-tokengate=session-cookie-canary' } }));
+    expect(answer.text).not.toContain('canary');
+    expect((answer.body as { headers: Record<string, string> }).headers['cookie']).toBe('(38 characters)');
+  });
+});
+
+describe('state survives a new sandbox object over the same storage (an evicted Durable Object)', () => {
+  it('keeps tokens, revocations, armed faults, codes, users and counters', async () => {
+    const storage = memoryStorage();
+    const first = createSandbox({ now: () => T0, sleep: async () => {}, storage });
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: C.instabox.clientId, client_secret: C.instabox.clientSecret });
+    const issued = ((await (await first.fetch(post('/instabox/v1/token', form, { 'content-type': 'application/x-www-form-urlencoded' }))).json()) as { token: string }).token;
+    expect((await first.fetch(post('/_faults', JSON.stringify({ vendor: 'shopware', fault: '5xx', count: 3 }), { 'content-type': 'application/json' }))).status).toBe(204);
+    expect((await first.fetch(post('/_faults', JSON.stringify({ vendor: 'eshopbox', fault: 'revoke' }), { 'content-type': 'application/json' }))).status).toBe(204);
+
+    const second = createSandbox({ now: () => T0, sleep: async () => {}, storage });
+    expect((await second.fetch(get('/instabox/v2/orders', issued))).status).toBe(200);
+    expect(second.stats().tokenRequests.instabox).toBe(1);
+    // The armed fault: three 5xx, then normal answers.
+    const shopware = (): Request => post('/shopware/api/oauth/token', JSON.stringify({ grant_type: 'client_credentials', client_id: C.shopware.clientId, client_secret: C.shopware.clientSecret }), { 'content-type': 'application/json' });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await second.fetch(shopware())).status);
+    expect(statuses).toEqual([503, 503, 503, 200]);
+    // The revoked Eshopbox app refresh token stays revoked (a fresh state would have it again).
+    const refresh = new URLSearchParams({ grant_type: 'refresh_token', client_id: C.eshopbox.clientId, client_secret: C.eshopbox.clientSecret, refresh_token: C.eshopbox.refreshToken });
+    expect((await second.fetch(post('/eshopbox/oauth/token', refresh, { 'content-type': 'application/x-www-form-urlencoded' }))).status).not.toBe(200);
+
+    // Reset means reset: the app refresh token works again.
+    expect((await second.fetch(post('/_reset', '{}', { 'content-type': 'application/json' }))).status).toBe(204);
+    const third = createSandbox({ now: () => T0, sleep: async () => {}, storage });
+    expect((await third.fetch(post('/eshopbox/oauth/token', refresh, { 'content-type': 'application/x-www-form-urlencoded' }))).status).toBe(200);
+    expect(third.stats().tokenRequests.instabox).toBe(0);
   });
 });
 
@@ -913,7 +985,7 @@ describe('stats and reset', () => {
     await fault({ vendor: 'shopware', fault: '5xx' });
     await fault({ vendor: 'eshopbox', fault: 'revoke' });
 
-    expect((await send(post('/_reset', null))).status).toBe(204);
+    expect((await send(post('/_reset', '{}', { 'content-type': 'application/json' }))).status).toBe(204);
     expect(sandbox.stats()).toEqual({
       tokenRequests: { instabox: 0, eshopbox: 0, instellix: 0, shopware: 0, instacart: 0 },
       refusedPolls: 0,

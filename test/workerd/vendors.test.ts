@@ -31,7 +31,7 @@ import {
 } from 'tokengate';
 import { createApiClient } from 'tokengate/http';
 import { authorizeSandboxUser, eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'tokengate/profiles';
-import { createSandbox, DEFAULT_LIFETIMES, SANDBOX_CREDENTIALS, type Sandbox, type SandboxStats, type VendorName } from '../../worker/sandbox/index.js';
+import { createSandbox, DEFAULT_LIFETIMES, SANDBOX_CREDENTIALS, type Sandbox, type SandboxStats, type VendorName } from '../../sandbox/src/index.js';
 
 /** A parsed answer body; tests check it field by field. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,7 +39,7 @@ type Body = any;
 
 const C = SANDBOX_CREDENTIALS;
 const T0 = 1_700_000_000_000;
-const BASE = 'http://127.0.0.1/sandbox';
+const BASE = 'http://127.0.0.1:8788';
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
 const REDIRECT = 'https://shop.example/link/instacart/callback';
@@ -607,7 +607,7 @@ describe.each(CASES)('$name', (c) => {
     expect((await source.getToken()).accessToken).toBe(first.accessToken);
 
     w.clock.now = first.expiresAt! + 1_000;
-    const old = await w.rawGet(`${pathOf(c.apiBase)}/${c.apiPath}`.replace(/^\/sandbox/, ''), first.accessToken);
+    const old = await w.rawGet(`${pathOf(c.apiBase)}/${c.apiPath}`, first.accessToken);
     expect(old.status).toBe(401);
     expect(old.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
 
@@ -745,7 +745,7 @@ describe.each(CASES)('$name', (c) => {
     expect((await api.get(c.apiPath)).status).toBe(200);
     const before = await source.getToken();
     await w.fault({ vendor: c.vendor, fault: 'revoke' });
-    expect((await w.rawGet(`${pathOf(c.apiBase)}/${c.apiPath}`.replace(/^\/sandbox/, ''), before.accessToken)).status).toBe(401);
+    expect((await w.rawGet(`${pathOf(c.apiBase)}/${c.apiPath}`, before.accessToken)).status).toBe(401);
 
     const mark = w.seen.length;
     if (c.revoke === 'link') {
@@ -933,7 +933,7 @@ describe('instellix: documented errors and the 5 s rule', () => {
     const second = await source.getToken();
     expect(second.accessToken).not.toBe(first.accessToken);
 
-    const calls = w.to('/sandbox/instellix/api/v1/shipments');
+    const calls = w.to('/instellix/api/v1/shipments');
     const withOld = calls.filter((call) => call.authorization === `Bearer ${first.accessToken}`);
     const withNew = calls.filter((call) => call.authorization === `Bearer ${second.accessToken}`);
     expect(withOld.length).toBeGreaterThanOrEqual(1);

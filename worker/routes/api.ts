@@ -117,6 +117,7 @@ function upstreamUrl(vendor: VendorRuntime, target: { path: string; search: stri
 function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers, session: boolean): Response {
   // A linked user can fix a refused refresh token by linking again; the app's own credential needs an operator.
   if (failure.code === 'ERR_LINK_REQUIRED' && session) return errorResponse(401, 'link_required', failure.message, headers);
+  if (failure.code === 'ERR_NOT_LINKED') return errorResponse(401, 'not_linked', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });

@@ -50,7 +50,7 @@ export function returnPathOf(value: string | null, publicOrigin: string): string
     return '/';
   }
   // The parsed path, not only the raw text: `/.//host` resolves to `//host`, which a browser reads as a host.
-  if (url.origin !== new URL(publicOrigin).origin || url.pathname.startsWith('//') || /^\/(?:api|link|token|sandbox)(?:\/|$)/.test(url.pathname)) return '/';
+  if (url.origin !== new URL(publicOrigin).origin || url.pathname.startsWith('//') || /^\/(?:api|link|token)(?:\/|$)/.test(url.pathname)) return '/';
   for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
   return `${url.pathname}${url.search}`;
 }
@@ -146,7 +146,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
 async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   const session = sessionOf(request);
   if (session === undefined) return json({ vendor: vendor.name, linked: false });
-  const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name);
+  const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true);
   return json({ vendor: vendor.name, linked: state.held, tokenValid: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
 }
 

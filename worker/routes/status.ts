@@ -2,8 +2,10 @@ import type { Config } from '../config.js';
 import type { Env } from '../env.js';
 import { json } from '../http/responses.js';
 import { sessionOf } from '../session.js';
-import { coordinator } from '../token-cache.js';
-import { sandboxStub } from '../upstream.js';
+import { timingSafeEqual } from 'tokengate';
+import { checkBrowserCsrf } from '../proxy/cors.js';
+import { coordinator, forget, kvKeyOf } from '../token-cache.js';
+import { errorResponse } from '../http/responses.js';
 
 /**
  * `GET /status`: for the demo's live panel, per vendor: whether a token is held, until when, how many
@@ -21,11 +23,38 @@ export async function handleStatus(request: Request, env: Env, config: Config): 
       linkable: vendor.link !== undefined,
       linked:
         vendor.link !== undefined && session !== undefined
-          ? await coordinator(env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name)
+          ? await coordinator(env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true)
           : null,
     })),
   );
-  const sandbox = config.sandbox ? sandboxStub(env) : undefined;
-  const stats = sandbox === undefined ? null : await (await sandbox.fetch(new Request('https://sandbox.tokengate.invalid/_stats'))).json();
-  return json({ now: Date.now(), sandbox: stats, vendors });
+  // Under `npm start`, where the demo finds the sandbox's own controls and counters.
+  return json({ now: Date.now(), sandbox: config.sandboxOrigin === undefined ? null : { origin: config.sandboxOrigin }, vendors });
+}
+
+/**
+ * May this request use an operator route? With the local sandbox (`SANDBOX_ORIGIN`, loopback only) a
+ * same-origin browser call or a local script may; anywhere else only `X-Tokengate-Key`.
+ */
+export function operatorAccess(request: Request, config: Config): 'ok' | 'key' | 'csrf' {
+  if (config.sandboxOrigin !== undefined) return checkBrowserCsrf(request, config.allowedOrigins) === 'ok' ? 'ok' : 'csrf';
+  const presented = request.headers.get('x-tokengate-key');
+  return presented !== null && config.apiKey !== undefined && timingSafeEqual(presented, config.apiKey) ? 'ok' : 'key';
+}
+
+/**
+ * `POST /reset/:vendor` (operator): the vendor's app credential starts over. A long-lived credential
+ * the vendor refused (Eshopbox's app refresh token, say) is never retried on its own; after the vendor
+ * side is fixed, this drops the refusal and the cached tokens so the next call asks the vendor once.
+ * Setting a new secret does the same without this route.
+ */
+export async function handleReset(request: Request, env: Env, config: Config, vendorName: string): Promise<Response> {
+  if (request.method !== 'POST') return errorResponse(405, 'method_not_allowed', 'Use POST', new Headers({ allow: 'POST' }));
+  const access = operatorAccess(request, config);
+  if (access === 'key') return errorResponse(401, 'invalid_api_key', 'This route needs a valid X-Tokengate-Key');
+  if (access === 'csrf') return errorResponse(403, 'csrf', 'Browser calls need an allowed Origin and the X-Tokengate-CSRF: 1 header');
+  if (!config.vendors.has(vendorName)) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured');
+  const credential = { kind: 'app', vendor: vendorName } as const;
+  await coordinator(env, credential).reset(vendorName, await kvKeyOf(credential));
+  await forget(credential);
+  return json({ reset: vendorName });
 }

@@ -53,7 +53,7 @@ export async function handleToken(request: Request, env: Env, config: Config, ve
   }
   log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
   if (!outcome.ok) {
-    const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
+    const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'ERR_NOT_LINKED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
     return oauthError(error === 'server_error' ? 502 : 400, error, outcome.message);
   }
   const token = outcome.value;

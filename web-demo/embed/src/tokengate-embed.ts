@@ -174,7 +174,11 @@ export class TokengateLink extends HTMLElement {
    * would otherwise miss it.
    */
   #readReturn(): void {
+    // Only a BFF round trip comes back this way, and one link is one event: the first BFF element of
+    // that vendor claims the outcome; the others (a second element, a mediated one) only refresh.
+    if (this.mode !== 'bff' || claimedReturns.has(this.vendor)) return;
     const params = new URLSearchParams(location.search);
+    if (params.get('linked') === this.vendor || params.get('vendor') === this.vendor) claimedReturns.add(this.vendor);
     const later = (emit: () => void): void => {
       if (document.readyState === 'complete') emit();
       else window.addEventListener('load', emit, { once: true });
@@ -241,5 +245,8 @@ export class TokengateLink extends HTMLElement {
     }
   }
 }
+
+/** Vendors whose BFF outcome (`?linked=` / `?link_error=`) an element of this page already announced. */
+const claimedReturns = new Set<string>();
 
 if (!customElements.get('tokengate-link')) customElements.define('tokengate-link', TokengateLink);

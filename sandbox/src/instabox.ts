@@ -19,7 +19,7 @@ function error(status: number, message: string): Response {
  * `{"status":"OK","token":...}` with no expiry field; the token is valid 24 h and, as the doc warns,
  * longer than 255 characters.
  */
-async function token({ request, state }: RouteContext): Promise<Response> {
+export async function instaboxToken({ request, state }: RouteContext): Promise<Response> {
   // Instabox doc 000: 400 unless Content-Type is application/x-www-form-urlencoded and grant_type=client_credentials.
   const body = await readBody(request, ['form']);
   if (!body.ok) return error(400, 'Malformed request');
@@ -61,6 +61,6 @@ async function orders(context: RouteContext): Promise<Response> {
 
 /** Instabox: the token endpoint and the orders call of doc 000. */
 export const instaboxRoutes: readonly Route[] = [
-  { vendor: 'instabox', kind: 'token', pattern: /^\/instabox\/v1\/token$/, methods: ['POST'], handle: token },
+  { vendor: 'instabox', kind: 'token', pattern: /^\/instabox\/v1\/token$/, methods: ['POST'], handle: instaboxToken },
   { vendor: 'instabox', kind: 'api', pattern: /^\/instabox\/v2\/orders$/, methods: ['GET', 'POST'], handle: orders },
 ];

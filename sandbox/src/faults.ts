@@ -1,3 +1,4 @@
+import { StoredMap, type SandboxStorage } from './storage.js';
 import { VENDORS, type VendorName } from './types.js';
 
 /** The fault switches `POST /_faults` takes. */
@@ -35,9 +36,9 @@ export interface FaultBoard {
   take(vendor: VendorName): ArmedFault | undefined;
 }
 
-/** An empty fault board. */
-export function createFaultBoard(): FaultBoard {
-  const armed = new Map<VendorName, ArmedFault & { remaining: number }>();
+/** The fault board, kept in `storage` under `fault:`. */
+export function createFaultBoard(storage: SandboxStorage): FaultBoard {
+  const armed = new StoredMap<VendorName, ArmedFault & { remaining: number }>(storage, 'fault:');
   return {
     arm({ vendor, fault, count, retryAfter, delayMs }) {
       armed.set(vendor, { fault, retryAfter, delayMs, remaining: count });
@@ -48,8 +49,8 @@ export function createFaultBoard(): FaultBoard {
     take(vendor) {
       const entry = armed.get(vendor);
       if (entry === undefined) return undefined;
-      entry.remaining -= 1;
-      if (entry.remaining <= 0) armed.delete(vendor);
+      if (entry.remaining <= 1) armed.delete(vendor);
+      else armed.set(vendor, { ...entry, remaining: entry.remaining - 1 });
       return { fault: entry.fault, retryAfter: entry.retryAfter, delayMs: entry.delayMs };
     },
   };

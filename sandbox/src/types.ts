@@ -12,6 +12,12 @@ export const VENDORS: readonly VendorName[] = ['instabox', 'eshopbox', 'instelli
  */
 export const OAUTH2_SERVER = 'oauth2' as string as VendorName;
 
+/**
+ * The echo upstream's own token endpoint (`/_echo/token`, Instabox's dialect and credentials), counted
+ * apart so the demo's Echo vendor never adds to Instabox's counters. Typed like {@link OAUTH2_SERVER}.
+ */
+export const ECHO_SERVER = 'echo' as string as VendorName;
+
 /** The demo credentials each vendor accepts; every secret contains `sandbox-secret` so leak scans can find it. */
 export interface SandboxCredentials {
   instabox: { clientId: string; clientSecret: string };
@@ -39,13 +45,17 @@ export interface SandboxOptions {
   credentials?: Partial<SandboxCredentials>;
   /** How the `slow` fault waits. Default `setTimeout`. */
   sleep?: (ms: number) => Promise<void>;
+  /** Where the state is kept. Default: in memory, for as long as the sandbox object lives. */
+  storage?: import('./storage.js').SandboxStorage;
+  /** Exact origins whose pages may drive the controls (CORS, no credentials): the demo's. Default none. */
+  allowedOrigins?: readonly string[];
 }
 
 /**
  * Per-vendor counters. `oauth2`, the generic OAuth 2.0 server, is listed once it has counted something
  * (read it as `?? 0`), so the five vendors' counters keep their exact shape.
  */
-export type ServerCounts = Record<VendorName, number> & { oauth2?: number };
+export type ServerCounts = Record<VendorName, number> & { oauth2?: number; echo?: number };
 
 /** What the sandbox has seen since it was made or last reset. */
 export interface SandboxStats {
@@ -62,7 +72,7 @@ export interface SandboxStats {
 
 /** A running sandbox: a web-standard fetch handler plus its counters. */
 export interface Sandbox {
-  /** Answers one request; only the path after a leading `/sandbox` is read, so any origin works. */
+  /** Answers one request; only the path is read, so any origin works. */
   fetch(request: Request): Promise<Response>;
   stats(): SandboxStats;
 }

@@ -1,3 +1,4 @@
+import { StoredMap, type SandboxStorage } from './storage.js';
 import type { VendorName } from './types.js';
 
 /** What a token stands for. `app`: issued to a client; `user`: issued for an Instacart or Shopware user. */
@@ -32,11 +33,12 @@ export interface TokenStore {
 }
 
 /**
- * An in-memory token store. Lookups are by exact value; the sandbox holds only its own random tokens,
- * so a Map lookup is fine here (the real vendors' timing is not something a sandbox can teach).
+ * The token store, kept in `storage` under `tok:`. Lookups are by exact value; the sandbox holds only its
+ * own random tokens, so a Map lookup is fine here (the real vendors' timing is not something a sandbox
+ * can teach).
  */
-export function createTokenStore(): TokenStore {
-  const tokens = new Map<string, TokenRecord>();
+export function createTokenStore(storage: SandboxStorage): TokenStore {
+  const tokens = new StoredMap<string, TokenRecord>(storage, 'tok:');
   const removeWhere = (predicate: (record: TokenRecord) => boolean): void => {
     for (const [value, record] of tokens) if (predicate(record)) tokens.delete(value);
   };

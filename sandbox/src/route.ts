@@ -12,7 +12,7 @@ export interface RouteContext {
 export interface Route {
   readonly vendor: VendorName;
   readonly kind: 'token' | 'api';
-  /** Matched against the path after `/sandbox`, whole. */
+  /** Matched against the whole path. */
   readonly pattern: RegExp;
   readonly methods: readonly string[];
   handle(context: RouteContext): Promise<Response>;

@@ -6,8 +6,8 @@ import { OAUTH2_SERVER, VENDORS, type SandboxStats, type ServerCounts } from './
 
 /** A copy of one counter table; the generic OAuth 2.0 server's entry only once it counted something. */
 function copyCounts(counts: ServerCounts): ServerCounts {
-  const { oauth2, ...vendors } = counts;
-  return oauth2 ? { ...vendors, oauth2 } : vendors;
+  const { oauth2, echo, ...vendors } = counts;
+  return { ...vendors, ...(oauth2 ? { oauth2 } : {}), ...(echo ? { echo } : {}) };
 }
 
 /** A copy of the counters, so callers cannot change the sandbox's own. */

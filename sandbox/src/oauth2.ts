@@ -5,9 +5,9 @@
  * RFC 6750 (the protected `/api/me`), and RFC 9700 (exact redirect URIs, one-time codes, refresh-token
  * rotation with replay detection, 303 after the consent POST).
  *
- * Paths are relative to the sandbox mount; the issuer is `<origin of the request>/sandbox/oauth2`, so the
- * same server answers at `http://127.0.0.1:8787/sandbox/oauth2` and in-process at
- * `https://sandbox.tokengate.invalid/sandbox/oauth2`.
+ * The issuer is `<origin of the request>/oauth2` (`http://127.0.0.1:8788/oauth2` under `npm start`), and
+ * its metadata is where RFC 8414 §3.1 puts it for an issuer with a path:
+ * `/.well-known/oauth-authorization-server/oauth2` (also at `/oauth2/.well-known/…`, as some clients ask).
  *
  * @module
  */
@@ -21,8 +21,8 @@ import type { Route, RouteContext } from './route.js';
 import { expiresAt, type SandboxState } from './state.js';
 import { OAUTH2_SERVER } from './types.js';
 
-/** Where the server lives under the sandbox mount; the issuer is the request origin plus this. */
-const ISSUER_PATH = '/sandbox/oauth2';
+/** Where the server lives on the sandbox's origin; the issuer is the request origin plus this. */
+const ISSUER_PATH = '/oauth2';
 /** Access tokens live an hour. */
 export const OAUTH2_ACCESS_LIFETIME = 3600;
 /** Codes are short-lived (RFC 6749 §4.1.2 recommends at most 10 minutes). */
@@ -79,7 +79,7 @@ function issuerOf(request: Request): string {
 
 /**
  * `GET /oauth2/.well-known/oauth-authorization-server`, and the RFC 8414 §3.1 form
- * `GET /.well-known/oauth-authorization-server/sandbox/oauth2` (what a client derives from the issuer).
+ * `GET /.well-known/oauth-authorization-server/oauth2` (what a client derives from the issuer).
  */
 async function metadata({ request }: RouteContext): Promise<Response> {
   const issuer = issuerOf(request);
@@ -484,7 +484,7 @@ async function me(context: RouteContext): Promise<Response> {
 /** The generic OAuth 2.0 server. Token requests count under `stats().tokenRequests.oauth2`. */
 export const oauth2Routes: readonly Route[] = [
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/\.well-known\/oauth-authorization-server$/, methods: ['GET'], handle: metadata },
-  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/\.well-known\/oauth-authorization-server\/sandbox\/oauth2$/, methods: ['GET'], handle: metadata },
+  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/\.well-known\/oauth-authorization-server\/oauth2$/, methods: ['GET'], handle: metadata },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/authorize$/, methods: ['GET', 'POST'], handle: authorize },
   { vendor: OAUTH2_SERVER, kind: 'token', pattern: /^\/oauth2\/token$/, methods: ['POST'], handle: token },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/api\/me$/, methods: ['GET'], handle: me },

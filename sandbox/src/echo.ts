@@ -1,0 +1,34 @@
+import { json } from './http.js';
+import { instaboxToken } from './instabox.js';
+import type { Route } from './route.js';
+import type { SandboxState } from './state.js';
+import { ECHO_SERVER } from './types.js';
+
+/**
+ * `/_echo/*`: a stand-in upstream that answers what reached it, so tests and the demo can see exactly
+ * which headers the Worker's proxy forwards. The bearer token is reported by its scheme only: an echo
+ * must not hand the vendor token back to the caller. `/_echo/redirect` answers a 302 to another host,
+ * which the proxy must not follow; `/_echo/ratelimited` a 429 with Retry-After; `/_echo/count` how many
+ * requests reached the echo (itself not counted). A Cookie header is reported by its length only: the
+ * echo shows whether the proxy forwarded one, and reflects no browser's cookie to a page script.
+ */
+export async function echo(state: SandboxState, request: Request, path: string): Promise<Response> {
+  if (path === '/_echo/count') return json({ calls: state.echoCalls });
+  state.echoCalls++;
+  if (path === '/_echo/ratelimited') return json({ error: 'rate_limited' }, 429, { 'retry-after': '7' });
+  if (path === '/_echo/redirect') {
+    return new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/steal', 'set-cookie': 'upstream=1; Path=/' } });
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) {
+    headers[name] = name === 'authorization' ? value.replace(/^(\S+)\s.*$/, '$1 …') : name === 'cookie' ? `(${value.length} characters)` : value;
+  }
+  const body = request.method === 'GET' || request.method === 'HEAD' ? '' : new TextDecoder().decode(await request.arrayBuffer());
+  return json({ method: request.method, path, query: new URL(request.url).search, headers, bodyLength: body.length }, 200, { 'set-cookie': 'upstream-session=1; Path=/' });
+}
+
+/**
+ * `POST /_echo/token`: the demo's Echo vendor gets its tokens here, in Instabox's dialect with Instabox's
+ * demo credentials, counted as `echo` so Instabox's counters are Instabox's alone.
+ */
+export const echoRoutes: readonly Route[] = [{ vendor: ECHO_SERVER, kind: 'token', pattern: /^\/_echo\/token$/, methods: ['POST'], handle: instaboxToken }];

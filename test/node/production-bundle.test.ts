@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// docs/security.md row 22: demo code is not product code. The production Worker is bundled as
+// `wrangler deploy --env production` would upload it (offline, --dry-run), and so is a plain
+// `wrangler deploy` of the top level; neither may hold a sandbox module, a demo credential or the
+// development key ring or API key.
+
+const root = new URL('../../', import.meta.url).pathname;
+interface Needle {
+  label: string;
+  value: string;
+}
+interface Bundle {
+  code: string;
+  bytes: number;
+  gzipBytes: number;
+}
+const load = <T>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(path, import.meta.url).href) as Promise<T>;
+
+/** Every source file under `dir`, read. */
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
+}
+
+/**
+ * Text only the sandbox has: each single-quoted string of 16+ characters in sandbox/src that appears
+ * nowhere in the product's sources (src/, worker/), plus its class and Worker names.
+ */
+function sandboxMarkers(): string[] {
+  const product = [...sources('src'), ...sources('worker')].join('\n');
+  const markers = new Set<string>(['VendorSandbox', 'tokengate-sandbox']);
+  for (const text of sources('sandbox/src')) {
+    for (const line of text.split('\n')) {
+      if (/^\s*(?:\*|\/\/)/.test(line)) continue;
+      for (const match of line.matchAll(/'([^'\\]{16,})'/g)) if (!product.includes(match[1]!)) markers.add(match[1]!);
+    }
+  }
+  return [...markers];
+}
+
+describe('the production Worker ships product code only (row 22)', () => {
+  let needles: Needle[];
+  const bundles = new Map<string, Bundle>();
+  const markers = sandboxMarkers();
+
+  beforeAll(async () => {
+    const engine = await load<{ secretNeedles(root: string): Needle[] }>('../../scripts/soak-engine.mjs');
+    // `refresh_token` is a grant type name the Worker must be able to send; here only values count.
+    needles = engine.secretNeedles(root).filter((needle) => needle.value !== 'refresh_token');
+    const { buildWorkerBundle } = await load<{ buildWorkerBundle(options?: { env?: string }): Bundle }>('../../scripts/worker-bundle.mjs');
+    bundles.set('--env production', buildWorkerBundle({ env: 'production' }));
+    bundles.set('the top level (no --env)', buildWorkerBundle());
+  }, 60_000);
+
+  it('knows what to look for: the demo secrets, the dev key ring and API key, the sandbox’s own text', () => {
+    for (const expected of ['dev TOKENGATE_KEYS', 'dev TOKENGATE_API_KEY', 'HTTP Basic credentials of sandbox-instellix-client', 'the canary "sandbox-secret"']) {
+      expect(needles.map((needle) => needle.label)).toContain(expected);
+    }
+    expect(markers).toContain('No sandbox route for this path');
+    expect(markers.length).toBeGreaterThan(40);
+  });
+
+  for (const name of ['--env production', 'the top level (no --env)']) {
+    it(`${name}: no demo credential, no dev key, no sandbox module`, () => {
+      const bundle = bundles.get(name)!;
+      expect(bundle.code).toContain('TokenCoordinator');
+      expect(needles.filter((needle) => bundle.code.includes(needle.value)).map((needle) => needle.label)).toEqual([]);
+      expect(markers.filter((marker) => bundle.code.includes(marker))).toEqual([]);
+    });
+  }
+
+  it('is smaller than the 203 kB (48.7 kB gzip) that carried the sandbox', () => {
+    const production = bundles.get('--env production')!;
+    expect(production.bytes).toBeLessThan(160_000);
+    expect(production.gzipBytes).toBeLessThan(40_000);
+  });
+});
