@@ -1,5 +1,8 @@
-/** One encoder for the module: PKCE makes one per pair otherwise. */
-export const utf8: TextEncoder = new TextEncoder();
+/**
+ * One encoder for the module: PKCE makes one per pair otherwise. Typed by shape, not as `TextEncoder`:
+ * that name is a type only in the DOM lib, and consumers on `lib: ["ES2022"]` + @types/node read this d.ts.
+ */
+export const utf8: { encode(input: string): Uint8Array<ArrayBuffer> } = new TextEncoder();
 
 /**
  * The bytes as a string of the same char codes, for btoa. A loop, not String.fromCharCode(...bytes):
