@@ -5,7 +5,7 @@ import { browser, call, echoCalls, fault, ORIGIN, sandboxStats, seen } from './h
 const shopper = (i: number): Record<string, string> => browser({ 'cf-connecting-ip': `192.0.2.${i % 250}`, 'x-request-id': String(i) });
 
 // The Worker's API proxy in workerd, with its real KV and Durable Object bindings, in front of the
-// in-process vendor sandbox (SECURITY.md rows 9–12, 14 and the concurrency rules).
+// in-process vendor sandbox (docs/security.md rows 9–12, 14 and the concurrency rules).
 
 describe('proxying a vendor API', () => {
   it('answers health checks', async () => {
