@@ -13,10 +13,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 const script = fileURLToPath(new URL('../../scripts/node.mjs', import.meta.url));
 
 const fakeInstaller = `
-import { appendFileSync, chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 const prefix = process.argv[2];
 const started = Date.now();
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+// A barrier (bounded: 5 s): with FAKE_INSTALL_TOGETHER=n, wait until n installs have started, so the
+// race happens however slowly the machine starts processes.
+const log = process.env.FAKE_INSTALL_LOG;
+writeFileSync(\`\${log}.started.\${process.pid}\`, '');
+const together = Number(process.env.FAKE_INSTALL_TOGETHER ?? 1);
+const startedCount = () => readdirSync(dirname(log)).filter((name) => name.includes('.started.')).length;
+while (startedCount() < together && Date.now() - started < 5000) pause(20);
 mkdirSync(prefix, { recursive: true });
 writeFileSync(join(prefix, 'node_modules.installing'), '', { flag: 'wx' }); // EEXIST when shared
 console.log('added 2 packages in 1s');
@@ -24,11 +32,11 @@ mkdirSync(join(prefix, 'node_modules', 'node', 'bin'), { recursive: true });
 const node = join(prefix, 'node_modules', 'node', 'bin', 'node');
 writeFileSync(node, '#!/bin/sh\\necho 99\\n');
 chmodSync(node, 0o755);
-Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+pause(300);
 mkdirSync(join(prefix, 'node_modules', '.bin'));
 symlinkSync('../node/bin/node', join(prefix, 'node_modules', '.bin', 'node'));
 rmSync(join(prefix, 'node_modules.installing'));
-appendFileSync(process.env.FAKE_INSTALL_LOG, JSON.stringify({ started, ended: Date.now() }) + '\\n');
+appendFileSync(log, JSON.stringify({ started, ended: Date.now() }) + '\\n');
 `;
 
 let root: string;
@@ -74,6 +82,7 @@ const expectWorking = (run: Run): void => {
 
 describe('scripts/node.mjs, the Node bootstrap', () => {
   it('two bootstraps at once into a fresh directory both end with a working path, and the directory is complete', async () => {
+    env['FAKE_INSTALL_TOGETHER'] = '2';
     const [a, b] = await Promise.all([bootstrap(), bootstrap()]);
     expectWorking(a!);
     expectWorking(b!);
