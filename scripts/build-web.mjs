@@ -5,7 +5,7 @@
 // goes to web-demo/dist/chunks/. Chunks of earlier builds are deleted after the new files are written
 // (never before: a running `npm start` keeps serving the current ones), so no stale chunk is served.
 // `buildWeb()` answers the output sizes (raw and gzip); run directly, it prints them. The output is
-// checked for the sandbox's secret canary (SECURITY.md row 7): a bundle that carries one fails the build.
+// checked for the sandbox's secret canary (docs/security.md row 7): a bundle that carries one fails the build.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

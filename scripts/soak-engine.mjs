@@ -427,7 +427,7 @@ const DOCUMENTED = {
  * own 401 passed on), or `wrong` with the reason.
  */
 export function classify(route, answer, id, ctx) {
-  if (answer.headers['set-cookie'] !== undefined) return { kind: 'wrong', code: 'set-cookie', reason: 'an upstream Set-Cookie came back (SECURITY row 11)' };
+  if (answer.headers['set-cookie'] !== undefined) return { kind: 'wrong', code: 'set-cookie', reason: 'an upstream Set-Cookie came back (docs/security.md row 11)' };
   const type = String(answer.headers['content-type'] ?? '');
   const body = jsonOf(answer.body);
   if (!type.startsWith('application/json') || typeof body !== 'object' || body === null) {

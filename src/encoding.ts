@@ -1,5 +1,13 @@
+/**
+ * What the module needs of a TextEncoder, typed by shape: `TextEncoder` is a type only in the DOM lib, and
+ * consumers on `lib: ["ES2022"]` + @types/node read this d.ts. encode always returns a fresh ArrayBuffer
+ * (Workers' types say ArrayBufferLike).
+ */
+interface Utf8Encoder {
+  encode(input: string): Uint8Array<ArrayBuffer>;
+}
 /** One encoder for the module: PKCE makes one per pair otherwise. */
-export const utf8: TextEncoder = new TextEncoder();
+export const utf8: Utf8Encoder = new TextEncoder() as Utf8Encoder;
 
 /**
  * The bytes as a string of the same char codes, for btoa. A loop, not String.fromCharCode(...bytes):

@@ -5,7 +5,7 @@ import type { CommonProfileOptions } from './oauth2.js';
 /**
  * Options of {@link eshopbox}: the three values copied from the custom app.
  *
- * @see Eshopbox API documentation, "Generating access token" (seeds/001_031ac5ce44ebe4aa.txt)
+ * @see Eshopbox API documentation, "Generating access token"
  */
 export interface EshopboxOptions extends CommonProfileOptions {
   /** The app's client_id, copied after creating the custom app. */
@@ -32,7 +32,7 @@ const API_BASE_URL = 'https://wms.eshopbox.com';
  * Eshopbox custom apps: the long-lived refresh token from the app settings is exchanged for short-lived
  * access tokens with client_id and client_secret in the body.
  *
- * @see Eshopbox API documentation, "Generating access token" (seeds/001_031ac5ce44ebe4aa.txt)
+ * @see Eshopbox API documentation, "Generating access token"
  */
 export function eshopbox(options: EshopboxOptions): Profile {
   const clientId = requireString('clientId', options.clientId);

@@ -6,7 +6,7 @@ import type { CommonProfileOptions } from './oauth2.js';
 /**
  * Options of {@link instabox}: the client ID and secret Instabox provides.
  *
- * @see Instabox API documentation, "Authentication" (seeds/000_4bea3ae363819580.txt)
+ * @see Instabox API documentation, "Authentication"
  */
 export interface InstaboxOptions extends CommonProfileOptions {
   /** The client ID provided by Instabox. */
@@ -26,7 +26,7 @@ const API_BASE_URL = 'https://webshopintegrations.instabox.se';
  * The Instabox API: client credentials in a form body, a non-standard `{"status":"OK","token":...}`
  * answer without expiry, tokens valid for 24 hours.
  *
- * @see Instabox API documentation, "Authentication" (seeds/000_4bea3ae363819580.txt)
+ * @see Instabox API documentation, "Authentication"
  */
 export function instabox(options: InstaboxOptions): Profile {
   const clientId = requireString('clientId', options.clientId);

@@ -10,14 +10,14 @@ import type { CommonProfileOptions } from './oauth2.js';
 /**
  * The Instacart Connect environments.
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export type InstacartEnvironment = 'production' | 'development';
 
 /**
  * Options of {@link instacart}: environment, app credentials and the app token's scopes.
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export interface InstacartOptions extends CommonProfileOptions {
   environment: InstacartEnvironment;
@@ -45,7 +45,7 @@ const HOSTS: Readonly<Record<InstacartEnvironment, string>> = {
  * client_secret, grant_type and scope), and account linking codes exchanged with the authorization
  * code grant. Errors come in Instacart's own `error` / `errors` shape.
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export function instacart(options: InstacartOptions): Profile {
   const host = HOSTS[requireKey('environment', options.environment, HOSTS)];
@@ -60,7 +60,7 @@ export function instacart(options: InstacartOptions): Profile {
     tokenUrl: options.tokenUrl === undefined ? `${host}/v2/oauth/token` : checkEndpoint('tokenUrl', options.tokenUrl),
     authorizeUrl: options.authorizeUrl === undefined ? undefined : checkEndpoint('authorizeUrl', options.authorizeUrl),
     apiBaseUrl: options.apiBaseUrl === undefined ? host : checkEndpoint('apiBaseUrl', options.apiBaseUrl).replace(/\/+$/, ''),
-    // Instacart Connect token endpoint (not in the seed document): JSON body of client_id, client_secret, grant_type, scope.
+    // Instacart Connect token endpoint (not in the account-linking document cited above): JSON body of client_id, client_secret, grant_type, scope.
     clientAuth: clientSecretPost(clientId, clientSecret),
     bodyEncoding: 'json',
     scope,
@@ -84,7 +84,7 @@ function scopeList(value: unknown): string[] | undefined {
 /**
  * One entry of an Instacart error answer, without its message (that goes into the description).
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export interface InstacartErrorDetail {
   /** Instacart's error code, e.g. `1001`. */
@@ -129,7 +129,7 @@ function detailOf(entry: Record<string, unknown>, secrets: readonly string[]): I
 /**
  * Options of {@link authorizeSandboxUser}.
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export interface AuthorizeSandboxUserOptions {
   /** The ID of the test user made with the fulfillment sandbox's "create Instacart user" endpoint. */
@@ -153,7 +153,7 @@ export interface AuthorizeSandboxUserOptions {
  * code, to be exchanged with `authorizationCodeGrant(profile, { code, codeVerifier, redirectUri })`.
  * The code challenge method is always S256.
  *
- * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking" (seeds/004_92a1845600503d69.txt)
+ * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export async function authorizeSandboxUser(profile: Profile, options: AuthorizeSandboxUserOptions): Promise<string> {
   if (profile.apiBaseUrl === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no apiBaseUrl`);

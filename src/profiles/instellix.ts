@@ -6,14 +6,14 @@ import type { CommonProfileOptions } from './oauth2.js';
 /**
  * The instellix environments the document lists.
  *
- * @see instellix API documentation, "Introduction" / "API authentication and authorization flow" (seeds/002_9806f50bf1aa8396.txt)
+ * @see instellix API documentation, "Introduction" / "API authentication and authorization flow"
  */
 export type InstellixEnvironment = 'production' | 'sandbox' | 'stage';
 
 /**
  * Options of {@link instellix}: realm, environment and API credentials from onboarding.
  *
- * @see instellix API documentation, "Introduction" / "API authentication and authorization flow" (seeds/002_9806f50bf1aa8396.txt)
+ * @see instellix API documentation, "Introduction" / "API authentication and authorization flow"
  */
 export interface InstellixOptions extends CommonProfileOptions {
   /** Your realm, the first path segment of the token URL; given at onboarding. */
@@ -38,7 +38,7 @@ const HOSTS: Readonly<Record<InstellixEnvironment, string>> = {
  * instellix: client credentials with HTTP Basic to `/{realm}/oauth2/token`, opaque tokens with a
  * 5-minute default lifetime, and no new token within 5 s of the last one.
  *
- * @see instellix API documentation, "Introduction" / "API authentication and authorization flow" (seeds/002_9806f50bf1aa8396.txt)
+ * @see instellix API documentation, "Introduction" / "API authentication and authorization flow"
  */
 export function instellix(options: InstellixOptions): Profile {
   const realm = requireString('realm', options.realm);

@@ -15,7 +15,7 @@ interface ShopwareCommonOptions extends CommonProfileOptions {
 /**
  * An integration: the client credentials grant with its access key ID and secret access key.
  *
- * @see Shopware Admin API documentation, "Authentication" (seeds/003_fb62299f9f1343d9.txt)
+ * @see Shopware Admin API documentation, "Authentication"
  */
 export interface ShopwareIntegrationOptions extends ShopwareCommonOptions {
   clientId: string;
@@ -27,7 +27,7 @@ export interface ShopwareIntegrationOptions extends ShopwareCommonOptions {
 /**
  * An admin user: the password grant, as the administration uses it, then refresh tokens.
  *
- * @see Shopware Admin API documentation, "Authentication" (seeds/003_fb62299f9f1343d9.txt)
+ * @see Shopware Admin API documentation, "Authentication"
  */
 export interface ShopwareUserOptions extends ShopwareCommonOptions {
   username: string;
@@ -39,7 +39,7 @@ export interface ShopwareUserOptions extends ShopwareCommonOptions {
 /**
  * Options of {@link shopware}: an integration or an admin user, never both.
  *
- * @see Shopware Admin API documentation, "Authentication" (seeds/003_fb62299f9f1343d9.txt)
+ * @see Shopware Admin API documentation, "Authentication"
  */
 export type ShopwareOptions = ShopwareIntegrationOptions | ShopwareUserOptions;
 
@@ -51,7 +51,7 @@ export type ShopwareOptions = ShopwareIntegrationOptions | ShopwareUserOptions;
  * In user mode the profile's `clientId` is `administration` for every shop and user, so give each
  * shop/user its own `key` when several token sources share one store.
  *
- * @see Shopware Admin API documentation, "Authentication" (seeds/003_fb62299f9f1343d9.txt)
+ * @see Shopware Admin API documentation, "Authentication"
  */
 export function shopware(options: ShopwareOptions): Profile {
   const base = shopBase(requireString('shopUrl', options.shopUrl));

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-// SECURITY.md row 7: no client secret, refresh token or server key reaches a browser. The core's browser
+// docs/security.md row 7: no client secret, refresh token or server key reaches a browser. The core's browser
 // entry points are bundled in memory as an app would bundle them; the web demo's bundles are built with
 // scripts/build-web.mjs; then those bundles, the built package in dist/ and every file under web-demo/
 // are searched for each sandbox secret (and its URL-, form- and HTTP-Basic-encoded forms), the Worker's
@@ -45,7 +45,7 @@ function findings(name: string, text: string, needles: Needle[]): string[] {
   return found;
 }
 
-describe('no secret in anything a browser loads (SECURITY row 7)', () => {
+describe('no secret in anything a browser loads (docs/security.md row 7)', () => {
   let needles: Needle[];
   const outputs = new Map<string, string>();
   let webDemo: { built: boolean; note: string };

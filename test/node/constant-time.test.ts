@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { timingSafeEqual } from '../../src/index.js';
 
-// SECURITY.md row 15: secrets, keys, state and CSRF values are compared through one helper.
+// docs/security.md row 15: secrets, keys, state and CSRF values are compared through one helper.
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 

@@ -5,7 +5,7 @@ import { browser, call, ORIGIN, sandboxStats, seen, setCookies } from './helpers
 
 // Account linking through the Worker against the Instacart fulfillment sandbox: the BFF way (tokens
 // stay in the Worker, the browser holds an HttpOnly session cookie) and the token-mediating way
-// (SECURITY.md rows 1, 3, 4, 5, 7, 8).
+// (docs/security.md rows 1, 3, 4, 5, 7, 8).
 
 const cookieHeader = (cookies: { name: string; value: string }[]): string => cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { browser, call, fault, setCookies } from './helpers.js';
 
-// SECURITY.md row 13: the Worker's log lines carry no secret, token, code, verifier or session id.
+// docs/security.md row 13: the Worker's log lines carry no secret, token, code, verifier or session id.
 const lines: string[] = [];
 beforeAll(() => {
   vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));

@@ -5,7 +5,7 @@ import { browser, call, echoCalls, fault, ORIGIN, sandboxStats, seen } from './h
 const shopper = (i: number): Record<string, string> => browser({ 'cf-connecting-ip': `192.0.2.${i % 250}`, 'x-request-id': String(i) });
 
 // The Worker's API proxy in workerd, with its real KV and Durable Object bindings, in front of the
-// vendor sandbox on its own origin (SECURITY.md rows 9–12, 14 and the concurrency rules).
+// vendor sandbox on its own origin (docs/security.md rows 9–12, 14 and the concurrency rules).
 
 describe('proxying a vendor API', () => {
   it('answers health checks', async () => {

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md row 16, inside workerd: KV values are sealed with AES-GCM-256 from the TOKENGATE_KEYS
+ * docs/security.md row 16, inside workerd: KV values are sealed with AES-GCM-256 from the TOKENGATE_KEYS
  * secret, with a random IV, the KV key name as additional data and a key id for rotation. Raw KV holds
  * no canary; a changed character, a value moved to another key or an unknown key id reads as a miss.
  * The KV tests use the project's real (Miniflare) `TOKENS` namespace; TTLs are read off a recorder.

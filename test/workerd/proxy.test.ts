@@ -26,10 +26,10 @@ function keys(headers: Headers): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// path.ts — SECURITY row 10
+// path.ts — docs/security.md row 10
 // ---------------------------------------------------------------------------------------------
 
-describe('checkProxyPath refuses every trick of SECURITY row 10 with its code', () => {
+describe('checkProxyPath refuses every trick of docs/security.md row 10 with its code', () => {
   const tricks: [string, ProxyPathErrorCode][] = [
     // absolute URLs
     ['https://evil.example/steal', 'ABSOLUTE_URL'],
@@ -409,7 +409,7 @@ describe('allowlist.match', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// headers.ts — SECURITY row 11
+// headers.ts — docs/security.md row 11
 // ---------------------------------------------------------------------------------------------
 
 describe('header hygiene', () => {
@@ -521,7 +521,7 @@ describe('header hygiene', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// cors.ts — SECURITY rows 9, 12
+// cors.ts — docs/security.md rows 9, 12
 // ---------------------------------------------------------------------------------------------
 
 const ORIGINS = ['https://shop.example', 'http://127.0.0.1:8787'];
@@ -655,7 +655,7 @@ describe('checkBrowserCsrf', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// rate-limit.ts — SECURITY row 14
+// rate-limit.ts — docs/security.md row 14
 // ---------------------------------------------------------------------------------------------
 
 describe('createRateLimiter', () => {
@@ -766,7 +766,7 @@ describe('createRateLimiter', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// cookies.ts — SECURITY row 8
+// cookies.ts — docs/security.md row 8
 // ---------------------------------------------------------------------------------------------
 
 /** The attributes of a Set-Cookie value, lower-cased names; the first pair is the cookie itself. */

@@ -1,5 +1,5 @@
 /**
- * The vendor sandbox against the five vendor documents (shared/seeds/), run inside workerd. Raw requests
+ * The vendor sandbox against the five vendor documents (each cited by title in src/profiles/), run inside workerd. Raw requests
  * only: tokengate's own client code is not used here, so these tests check the sandbox, not the client.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -232,7 +232,7 @@ describe('routing', () => {
   });
 });
 
-describe('Instabox (doc 000)', () => {
+describe('Instabox ("Authentication")', () => {
   it('answers exactly {"status":"OK","token"} with no expiry, a token over 255 characters', async () => {
     const answer = await send(instaboxToken());
     expect(answer.status).toBe(200);
@@ -323,7 +323,7 @@ describe('Instabox (doc 000)', () => {
   });
 });
 
-describe('Eshopbox (doc 001)', () => {
+describe('Eshopbox ("Generating access token")', () => {
   it('exchanges the app refresh token for {"access_token","scope","expires_in","token_type"}', async () => {
     const answer = await send(eshopboxToken());
     expect(answer.status).toBe(200);
@@ -401,7 +401,7 @@ describe('Eshopbox (doc 001)', () => {
   });
 });
 
-describe('instellix (doc 002)', () => {
+describe('instellix ("Introduction")', () => {
   it('answers plain-Basic client_credentials with an opaque lowercase-bearer token, 300 s by default', async () => {
     const answer = await send(instellixToken());
     expect(answer.status).toBe(200);
@@ -477,7 +477,7 @@ describe('instellix (doc 002)', () => {
   });
 });
 
-describe('Shopware (doc 003)', () => {
+describe('Shopware ("Authentication")', () => {
   it('client_credentials answers {"token_type","expires_in":600,"access_token"} with no refresh token', async () => {
     const answer = await send(shopwareToken());
     expect(answer.status).toBe(200);
@@ -572,7 +572,7 @@ describe('Shopware (doc 003)', () => {
   });
 });
 
-describe('Instacart Connect (doc 004)', () => {
+describe('Instacart Connect ("Authorize an Instacart user for account linking")', () => {
   it('client_credentials answers an app token {"access_token","token_type","expires_in","scope"}', async () => {
     const answer = await send(instacartToken('connect:fulfillment'));
     expect(answer.status).toBe(200);

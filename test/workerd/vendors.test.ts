@@ -273,12 +273,12 @@ const instaboxCase: VendorCase = {
     return { profile };
   },
   expectTokens(tokens, issuedAt) {
-    // Instabox doc 000: `{"status":"OK","token":...}`, no expiry field, valid 24 hours; tokens may exceed 255 chars.
+    // Instabox "Authentication": `{"status":"OK","token":...}`, no expiry field, valid 24 hours; tokens may exceed 255 chars.
     expect(tokens).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresAt: issuedAt + 86_400_000 });
     expect(tokens.accessToken.length).toBeGreaterThan(255);
   },
   wire(request) {
-    // Instabox doc 000: form body of grant_type, client_id, client_secret; no Authorization header.
+    // Instabox "Authentication": form body of grant_type, client_id, client_secret; no Authorization header.
     expectFormRequest(request, this.tokenUrl, { grant_type: 'client_credentials', client_id: C.instabox.clientId, client_secret: C.instabox.clientSecret });
   },
   apiBody(body) {
@@ -298,7 +298,7 @@ const eshopboxCase: VendorCase = {
     return { profile: eshopbox({ ...C.eshopbox, tokenUrl: this.tokenUrl, apiBaseUrl: this.apiBase, fetch: w.fetch, ...extra }) };
   },
   expectTokens(tokens, issuedAt) {
-    // Eshopbox doc 001: expires_in, scope comma-separated ("openid,profile"), token_type Bearer. The app's
+    // Eshopbox "Generating access token": expires_in, scope comma-separated ("openid,profile"), token_type Bearer. The app's
     // long-lived refresh token is the profile's credential: it is never copied into the token set (or a store).
     expect(tokens).toEqual({
       accessToken: expect.any(String),
@@ -308,7 +308,7 @@ const eshopboxCase: VendorCase = {
     });
   },
   wire(request) {
-    // Eshopbox doc 001: client_id, client_secret, grant_type=refresh_token, refresh_token in the body. Always the
+    // Eshopbox "Generating access token": client_id, client_secret, grant_type=refresh_token, refresh_token in the body. Always the
     // app's refresh token, which is never rotated.
     expectFormRequest(request, this.tokenUrl, {
       client_id: C.eshopbox.clientId,
@@ -336,11 +336,11 @@ const instellixCase: VendorCase = {
     return { profile };
   },
   expectTokens(tokens, issuedAt) {
-    // instellix doc 002: opaque token, "token_type": "bearer" (normalized), expires_in (sandbox: the 5-minute default).
+    // instellix "Introduction": opaque token, "token_type": "bearer" (normalized), expires_in (sandbox: the 5-minute default).
     expect(tokens).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresAt: issuedAt + 300_000 });
   },
   wire(request) {
-    // instellix doc 002: `Authorization: Basic base64(client_id:client_secret)`, plain, and grant_type only.
+    // instellix "Introduction": `Authorization: Basic base64(client_id:client_secret)`, plain, and grant_type only.
     expectFormRequest(request, this.tokenUrl, { grant_type: 'client_credentials' }, `Basic ${btoa(`${C.instellix.clientId}:${C.instellix.clientSecret}`)}`);
   },
   apiBody(body) {
@@ -361,11 +361,11 @@ const shopwareIntegrationCase: VendorCase = {
     return { profile };
   },
   expectTokens(tokens, issuedAt) {
-    // Shopware doc 003, "Integration": token_type Bearer, expires_in 600, no refresh token.
+    // Shopware "Authentication", "Integration": token_type Bearer, expires_in 600, no refresh token.
     expect(tokens).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresAt: issuedAt + 600_000 });
   },
   wire(request) {
-    // Shopware doc 003, "Integration": JSON {grant_type, client_id, client_secret}.
+    // Shopware "Authentication", "Integration": JSON {grant_type, client_id, client_secret}.
     expectJsonRequest(request, this.tokenUrl, { grant_type: 'client_credentials', client_id: C.shopware.clientId, client_secret: C.shopware.clientSecret });
   },
   apiBody(body) {
@@ -382,7 +382,7 @@ const shopwareAdminCase: VendorCase = {
     return { profile };
   },
   expectTokens(tokens, issuedAt) {
-    // Shopware doc 003, "Username and Password" / "Refresh Token": Bearer, 600 s, and a refresh token.
+    // Shopware "Authentication", "Username and Password" / "Refresh Token": Bearer, 600 s, and a refresh token.
     // The password grant's set carries the requested `scopes` ("write"); a refreshed set carries no scope at all
     // (the core does not keep the held scope across a refresh that omits it; see the report), so scope is only
     // checked when present here and exactly on the cold set in the happy-path test below.
@@ -392,7 +392,7 @@ const shopwareAdminCase: VendorCase = {
   },
   wire(request, held) {
     if (held === undefined) {
-      // Shopware doc 003, "Username and Password": client_id administration, grant_type password, scopes write.
+      // Shopware "Authentication", "Username and Password": client_id administration, grant_type password, scopes write.
       expectJsonRequest(request, this.tokenUrl, {
         client_id: 'administration',
         grant_type: 'password',
@@ -401,7 +401,7 @@ const shopwareAdminCase: VendorCase = {
         password: C.shopware.password,
       });
     } else {
-      // Shopware doc 003, "Refresh Token": grant_type, client_id, refresh_token; nothing else.
+      // Shopware "Authentication", "Refresh Token": grant_type, client_id, refresh_token; nothing else.
       expectJsonRequest(request, this.tokenUrl, { grant_type: 'refresh_token', client_id: 'administration', refresh_token: held.refreshToken! });
     }
   },
@@ -1065,7 +1065,7 @@ describe('instacart: app token errors and account linking', () => {
     const code = await authorizeSandboxUser(profile, { userId, appToken: app.accessToken, redirectUri: REDIRECT, scope: 'connect:fulfillment', codeChallenge: pkce.challenge });
     expect(code).toEqual(expect.any(String));
 
-    // Instacart doc 004: POST .../instacart_users/{user_id}/authorize, Accept and Content-Type JSON, the app's bearer,
+    // Instacart "Authorize an Instacart user for account linking": POST .../instacart_users/{user_id}/authorize, Accept and Content-Type JSON, the app's bearer,
     // exactly redirect_uri, scope, code_challenge_method, code_challenge.
     const authorize = w.seen.at(-1)!;
     expect(authorize).toMatchObject({
@@ -1125,7 +1125,7 @@ describe('instacart: app token errors and account linking', () => {
     expectNoSecret(error, [code, pkce.verifier, other.verifier]);
   });
 
-  it('an invalid user id → OAuthError with details [{ code: 1001, key: "user_id" }] (Instacart doc 004)', async () => {
+  it('an invalid user id → OAuthError with details [{ code: 1001, key: "user_id" }] (the Instacart account-linking document)', async () => {
     const w = world();
     const profile = instacartProfile(w);
     const app = (await profileGrant(profile)).accessToken;

@@ -5,7 +5,7 @@
  */
 import { TokenGateError } from '../../src/errors.ts';
 
-/** The custom header every state-changing or API call carries (SECURITY.md row 9). */
+/** The custom header every state-changing or API call carries (docs/security.md row 9). */
 export const CSRF = { 'x-tokengate-csrf': '1' } as const;
 
 async function readJson(response: Response): Promise<unknown> {
