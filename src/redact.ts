@@ -2,6 +2,7 @@ const REDACTED = '[redacted]';
 const MAX_TEXT = 300;
 /** Below this length a credential is matched only as a whole token (see {@link redact}). */
 const SHORT = 6;
+const ALNUM = /[A-Za-z0-9]/;
 
 /**
  * Makes server-supplied text safe to put in an error message: removes control characters, cuts it
@@ -23,9 +24,10 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
       if (form.length >= SHORT) {
         out = out.split(form).join(REDACTED);
       } else {
-        const edge = (c: string): string => (/[A-Za-z0-9]/.test(c) ? '(?<![A-Za-z0-9])' : '');
         const escaped = form.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-        out = out.replace(new RegExp(`${edge(form[0]!)}${escaped}${edge(form.at(-1)!).replace('<', '')}`, 'g'), REDACTED);
+        const before = ALNUM.test(form[0]!) ? '(?<![A-Za-z0-9])' : '';
+        const after = ALNUM.test(form.at(-1)!) ? '(?![A-Za-z0-9])' : '';
+        out = out.replace(new RegExp(`${before}${escaped}${after}`, 'g'), REDACTED);
       }
     }
   }

@@ -73,14 +73,14 @@ const AUTH: Readonly<Record<OAuth2Auth, typeof clientSecretBasic>> = {
 export function oauth2(options: OAuth2Options): Profile {
   const clientId = requireString('clientId', options.clientId);
   const secret = options.clientSecret;
-  const auth = options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic');
+  const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
   if (auth !== 'none' && (secret === undefined || secret === '')) {
     throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
   }
   if (auth === 'none' && secret !== undefined) {
     throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
   }
-  const clientAuth = AUTH[requireKey('auth', auth, AUTH)](clientId, secret ?? '');
+  const clientAuth = AUTH[auth](clientId, secret ?? '');
   const scope = scopeList(options.scope);
   const grant = grantParams(options.grant, secret !== undefined);
   return {
