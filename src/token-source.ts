@@ -281,7 +281,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
     const { code, status, retryAfter } = error as TokenGateError;
     // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
-    if (status === 429 || (status === 503 && retryAfter !== undefined)) return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
+    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+      return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
+    }
     const transient = code === ERR_NETWORK || code === ERR_TIMEOUT || (status !== undefined && status >= 500);
     if (!transient) return undefined;
     return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));

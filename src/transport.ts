@@ -14,10 +14,6 @@ export interface SendOptions {
   label: string;
 }
 
-/**
- * One signal for a deadline and the caller's AbortSignal, and the typed error for whichever fired
- * (or for a network failure, when neither did).
- */
 interface Watch {
   signal: AbortSignal;
   failure(error: unknown, what: string, status?: number): TokenGateError;
@@ -30,6 +26,10 @@ interface Watch {
  */
 const deadlines = new WeakMap<Response, Watch>();
 
+/**
+ * One signal for a deadline and the caller's AbortSignal, and the typed error for whichever fired
+ * (or for a network failure, when neither did).
+ */
 function watch(timeout: number, caller: AbortSignal | undefined): Watch {
   const deadline = AbortSignal.timeout(timeout);
   return {
