@@ -1,8 +1,8 @@
 import { timingSafeEqual } from './encoding.js';
-import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
+import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_ISSUER_UNKNOWN, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
-import type { Profile } from './profile.js';
+import { scopeList, type Profile, type Scope } from './profile.js';
 import { redact } from './redact.js';
 import type { RequestOptions, TokenSet } from './types.js';
 
@@ -21,8 +21,8 @@ export interface AuthorizationTransaction {
 export interface StartAuthorizationOptions {
   /** Configured, never taken from the incoming request (RFC 9700 §4.1). */
   redirectUri: string;
-  /** Defaults to the profile's scope. */
-  scope?: readonly string[];
+  /** A string of scopes or a list; defaults to the profile's scope. */
+  scope?: Scope;
   /** More query parameters (`prompt`, `login_hint`, `resource`, ...); cannot override the protocol ones. */
   extraParams?: Readonly<Record<string, string>>;
 }
@@ -51,7 +51,7 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   query.set('response_type', 'code');
   query.set('client_id', profile.clientId);
   query.set('redirect_uri', redirectUri);
-  const scope = options.scope ?? profile.scope;
+  const scope = scopeList(options.scope, profile.scopeSeparator) ?? profile.scope;
   if (scope !== undefined && scope.length > 0) query.set('scope', scope.join(profile.scopeSeparator));
   query.set('state', state);
   query.set('code_challenge', challenge);
@@ -116,8 +116,9 @@ export function checkCallback(
   }
   const iss = params.get('iss');
   if (iss !== null) {
+    // Not a mismatch but a missing configuration: without an issuer the mix-up check cannot be made.
     if (profile.issuer === undefined) {
-      throw new TokenGateError(ERR_ISSUER_MISMATCH, `The callback carries iss but the ${profile.name} profile names no issuer to check it against`);
+      throw new TokenGateError(ERR_ISSUER_UNKNOWN, `The callback carries iss but the ${profile.name} profile names no issuer to check it against; configure issuer (or use discover())`);
     }
     if (iss !== profile.issuer) {
       throw new TokenGateError(ERR_ISSUER_MISMATCH, `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)`);

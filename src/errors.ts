@@ -14,6 +14,7 @@ export const ERR_STATE_MISSING: 'ERR_STATE_MISSING' = 'ERR_STATE_MISSING';
 export const ERR_STATE_MISMATCH: 'ERR_STATE_MISMATCH' = 'ERR_STATE_MISMATCH';
 export const ERR_ISSUER_MISMATCH: 'ERR_ISSUER_MISMATCH' = 'ERR_ISSUER_MISMATCH';
 export const ERR_ISSUER_MISSING: 'ERR_ISSUER_MISSING' = 'ERR_ISSUER_MISSING';
+export const ERR_ISSUER_UNKNOWN: 'ERR_ISSUER_UNKNOWN' = 'ERR_ISSUER_UNKNOWN';
 export const ERR_CODE_MISSING: 'ERR_CODE_MISSING' = 'ERR_CODE_MISSING';
 export const ERR_REDIRECT_URI_MISMATCH: 'ERR_REDIRECT_URI_MISMATCH' = 'ERR_REDIRECT_URI_MISMATCH';
 export const ERR_INVALID_CONFIG: 'ERR_INVALID_CONFIG' = 'ERR_INVALID_CONFIG';
@@ -21,6 +22,7 @@ export const ERR_INVALID_METADATA: 'ERR_INVALID_METADATA' = 'ERR_INVALID_METADAT
 export const ERR_INVALID_VERIFIER: 'ERR_INVALID_VERIFIER' = 'ERR_INVALID_VERIFIER';
 export const ERR_LINK_REQUIRED: 'ERR_LINK_REQUIRED' = 'ERR_LINK_REQUIRED';
 export const ERR_NO_GRANT: 'ERR_NO_GRANT' = 'ERR_NO_GRANT';
+export const ERR_UNSUPPORTED_TOKEN_TYPE: 'ERR_UNSUPPORTED_TOKEN_TYPE' = 'ERR_UNSUPPORTED_TOKEN_TYPE';
 
 /**
  * Stable error codes carried by {@link TokenGateError.code}. Compare against these constants, never
@@ -55,6 +57,8 @@ export const ErrorCode = {
   ISSUER_MISMATCH: 'ERR_ISSUER_MISMATCH',
   /** The server advertises RFC 9207 but the callback has no `iss`. */
   ISSUER_MISSING: 'ERR_ISSUER_MISSING',
+  /** The callback carries `iss` but the profile names no issuer to check it against: configure `issuer`. */
+  ISSUER_UNKNOWN: 'ERR_ISSUER_UNKNOWN',
   /** The callback has neither `code` nor `error`. */
   CODE_MISSING: 'ERR_CODE_MISSING',
   /** The callback URL is not the transaction's redirect URI. */
@@ -69,9 +73,28 @@ export const ErrorCode = {
   LINK_REQUIRED: 'ERR_LINK_REQUIRED',
   /** No way to get a token: no grant configured and no refresh token held. */
   NO_GRANT: 'ERR_NO_GRANT',
+  /** The token's `token_type` is not Bearer (DPoP, or unknown): it cannot be sent as `Authorization: Bearer`. */
+  UNSUPPORTED_TOKEN_TYPE: 'ERR_UNSUPPORTED_TOKEN_TYPE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The code of an {@link OAuthError}: the server's own (RFC 6749 §5.2 and §4.1.2.1 list these, vendors
+ * add more), so any string; the registered ones are spelled out for editors.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | (string & {});
 
 const BRAND: unique symbol = Symbol.for('tokengate.error');
 const OAUTH_BRAND: unique symbol = Symbol.for('tokengate.oauth-error');
@@ -87,16 +110,17 @@ export interface TokenGateErrorOptions {
 
 /**
  * The one base class of every error tokengate throws. `code` is stable: one of {@link ErrorCode} or,
- * for {@link OAuthError}, the server's OAuth error code. Messages never contain a secret, token,
+ * for {@link OAuthError}, the server's OAuth error code. `Code` narrows it: tokengate's own errors are
+ * `TokenGateError<ErrorCode>`; the default stays open because apps subclass with codes of their own. Messages never contain a secret, token,
  * authorization code or PKCE verifier.
  */
-export class TokenGateError extends Error {
+export class TokenGateError<Code extends string = ErrorCode | OAuthErrorCode> extends Error {
   override name: string = 'TokenGateError';
-  readonly code: string;
+  readonly code: Code;
   readonly status: number | undefined;
   readonly retryAfter: number | undefined;
 
-  constructor(code: string, message: string, options: TokenGateErrorOptions = {}) {
+  constructor(code: Code, message: string, options: TokenGateErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
@@ -126,7 +150,7 @@ export interface OAuthErrorFields {
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export class OAuthError extends TokenGateError {
+export class OAuthError extends TokenGateError<OAuthErrorCode> {
   override name: string = 'OAuthError';
   readonly description: string | undefined;
   readonly uri: string | undefined;
@@ -147,7 +171,11 @@ export class OAuthError extends TokenGateError {
   }
 }
 
-/** True for any tokengate error, also one made in another realm (iframe, worker, duplicated bundle). */
+/**
+ * True for any tokengate error, also one made in another realm (iframe, worker, duplicated bundle).
+ * Its `code` is an {@link ErrorCode}, or the server's code for an {@link OAuthError} (tell them apart
+ * with {@link isOAuthError}).
+ */
 export function isTokenGateError(value: unknown): value is TokenGateError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }

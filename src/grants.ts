@@ -1,5 +1,5 @@
 import { ERR_NO_GRANT, TokenGateError } from './errors.js';
-import type { Profile } from './profile.js';
+import { scopeList, type Profile, type Scope } from './profile.js';
 import { processTokenResponse } from './token-response.js';
 import { send } from './transport.js';
 import type { RequestOptions, TokenSet } from './types.js';
@@ -50,18 +50,22 @@ export async function requestToken(
   });
 }
 
-function withScope(params: Record<string, string>, profile: Profile, scope: readonly string[] | undefined): Record<string, string> {
-  const chosen = scope ?? profile.scope;
+/** Adds `scope` (the caller's, else the profile's unless `own` is false) to a grant's parameters. */
+function withScope(params: Record<string, string>, profile: Profile, scope: Scope | undefined, own = true): Record<string, string> {
+  const chosen = scopeList(scope, profile.scopeSeparator) ?? (own ? profile.scope : undefined);
   if (chosen !== undefined && chosen.length > 0) params['scope'] = chosen.join(profile.scopeSeparator);
   return params;
 }
+
+/** The options of a grant that asks for a scope: a string or a list; default the profile's scope. */
+export type ScopedRequestOptions = RequestOptions & { scope?: Scope };
 
 /**
  * Client credentials grant.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
-export function clientCredentialsGrant(profile: Profile, options: RequestOptions & { scope?: readonly string[] } = {}): Promise<TokenSet> {
+export async function clientCredentialsGrant(profile: Profile, options: ScopedRequestOptions = {}): Promise<TokenSet> {
   return requestToken(profile, withScope({ grant_type: 'client_credentials' }, profile, options.scope), options);
 }
 
@@ -70,10 +74,10 @@ export function clientCredentialsGrant(profile: Profile, options: RequestOptions
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.3
  */
-export function passwordGrant(
+export async function passwordGrant(
   profile: Profile,
   credentials: { username: string; password: string },
-  options: RequestOptions & { scope?: readonly string[] } = {},
+  options: ScopedRequestOptions = {},
 ): Promise<TokenSet> {
   const params = withScope({ grant_type: 'password', username: credentials.username, password: credentials.password }, profile, options.scope);
   return requestToken(profile, params, options);
@@ -84,10 +88,10 @@ export function passwordGrant(
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
-export function refreshTokenGrant(profile: Profile, refreshToken: string, options: RequestOptions & { scope?: readonly string[] } = {}): Promise<TokenSet> {
+export async function refreshTokenGrant(profile: Profile, refreshToken: string, options: ScopedRequestOptions = {}): Promise<TokenSet> {
   if (!refreshToken) throw new TokenGateError(ERR_NO_GRANT, `No refresh token to refresh the ${profile.name} token with`);
-  const params: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
-  if (options.scope !== undefined) params['scope'] = options.scope.join(profile.scopeSeparator);
+  // RFC 6749 §6: without a scope the refresh keeps the one granted, so the profile's is not added.
+  const params = withScope({ grant_type: 'refresh_token', refresh_token: refreshToken }, profile, options.scope, false);
   return requestToken(profile, params, { ...options, previousRefreshToken: refreshToken });
 }
 

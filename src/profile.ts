@@ -32,6 +32,11 @@ export interface Profile {
   /** Smallest gap in milliseconds the vendor tolerates between two token requests. */
   readonly minInterval?: number | undefined;
   /**
+   * The HTTP status the vendor answers a token request inside its minimum interval with. A token
+   * source retries such an answer once, after the interval, before treating it as final.
+   */
+  readonly minIntervalStatus?: number | undefined;
+  /**
    * Parameters (without client authentication) of the grant that gets a token from nothing:
    * `client_credentials`, `password`, or `refresh_token` with a long-lived refresh token.
    */
@@ -83,4 +88,23 @@ export function requireString(label: string, value: unknown): string {
     throw new TokenGateError(ERR_INVALID_CONFIG, `${label} is required and must be a non-empty string`);
   }
   return value;
+}
+
+/** A scope as callers may give it: a string of scopes joined by the profile's separator, or a list. */
+export type Scope = string | readonly string[];
+
+/**
+ * The list form of a scope option, checked for JavaScript callers: a string is split on `separator`
+ * (blanks around each scope dropped), a list must hold non-empty strings without blanks or the
+ * separator (RFC 6749 §3.3 scope-tokens). Anything else is `ERR_INVALID_CONFIG`, never a TypeError.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+ */
+export function scopeList(value: unknown, separator = ' ', label = 'scope'): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? value.split(separator).map((item) => item.trim()).filter(Boolean) : value;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '' && !/\s/.test(item) && !item.includes(separator))) {
+    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must be a string of scopes or a list of scope strings`);
+  }
+  return [...(list as string[])];
 }

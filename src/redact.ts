@@ -1,17 +1,35 @@
 const REDACTED = '[redacted]';
 const MAX_TEXT = 300;
+/** Below this length a credential is matched only as a whole token (see {@link redact}). */
+const SHORT = 6;
+const ALNUM = /[A-Za-z0-9]/;
 
 /**
  * Makes server-supplied text safe to put in an error message: removes control characters, cuts it
  * short, and replaces every credential the request carried. Vendors' `error_description` is not
  * trusted: some echo the submitted secret or code back.
+ *
+ * The rule, for credentials of every length: one of 6 characters or more is replaced wherever it
+ * occurs, also inside a word. A shorter one (a 5-character password `pw+12`) is replaced where it
+ * stands as a whole token: where its first and last characters, if they are letters or digits, are
+ * not joined to further letters or digits. So `pw+12` goes from "bad secret 'pw+12'" while a 3-letter
+ * secret `ant` leaves "invalid_grant" alone; a short secret glued inside a longer word is not a
+ * credential a reader could take from the text. Each is also matched percent- and form-encoded.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) {
-    // Short values (a 3-character client id) would mangle ordinary words and are not secrets anyway.
-    if (secret === undefined || secret.length < 6) continue;
-    for (const form of variants(secret)) out = out.split(form).join(REDACTED);
+    if (!secret) continue;
+    for (const form of variants(secret)) {
+      if (form.length >= SHORT) {
+        out = out.split(form).join(REDACTED);
+      } else {
+        const escaped = form.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+        const before = ALNUM.test(form[0]!) ? '(?<![A-Za-z0-9])' : '';
+        const after = ALNUM.test(form.at(-1)!) ? '(?![A-Za-z0-9])' : '';
+        out = out.replace(new RegExp(`${before}${escaped}${after}`, 'g'), REDACTED);
+      }
+    }
   }
   // eslint-disable-next-line no-control-regex
   out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();

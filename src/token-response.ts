@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
+import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
 import { parseRetryAfter, readJson } from './transport.js';
@@ -104,13 +104,16 @@ function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, 
   }
 }
 
-function failure(code: string, message: string, status: number): never {
+function failure(code: ErrorCode, message: string, status: number): never {
   throw new TokenGateError(code, message, { status });
 }
 
 /**
  * Turns a non-2xx answer into the most precise error it supports: the profile's vendor mapping, an
- * RFC 6749 §5.2 body, or a plain HTTP status error. Every text the server chose is redacted.
+ * RFC 6749 §5.2 body (also one sent under a wrong Content-Type such as text/plain), an RFC 9457
+ * problem details body, or a plain HTTP status error. Every text the server chose is redacted.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9457#section-3
  */
 export function errorFromAnswer(
   profile: Pick<Profile, 'mapErrorBody'>,
@@ -118,12 +121,13 @@ export function errorFromAnswer(
   body: Awaited<ReturnType<typeof readJson>>,
   label: string,
   secrets: readonly (string | undefined)[],
-): TokenGateError {
+): TokenGateError | OAuthError {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
   const extra = retryAfter === undefined ? {} : { retryAfter };
-  if (body.kind === 'json') {
-    const fields = profile.mapErrorBody?.(body.value, status) ?? standardError(body.value);
+  const value = body.kind === 'json' || body.kind === 'other' ? body.value : undefined;
+  if (value !== undefined) {
+    const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
       return new OAuthError({
         ...fields,
@@ -138,11 +142,23 @@ export function errorFromAnswer(
     }
   }
   const what = body.kind === 'html' ? ' with an HTML page' : '';
-  return new TokenGateError(ERR_HTTP_STATUS, `The ${label} answered HTTP ${status}${what}`, { status, ...extra });
+  const problem = problemText(value);
+  const detail = problem === undefined ? '' : `: ${redact(problem, secrets)}`;
+  return new TokenGateError(ERR_HTTP_STATUS, `The ${label} answered HTTP ${status}${what}${detail}`, { status, ...extra });
 }
 
+/** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */
 function standardError(value: unknown): OAuthErrorFields | undefined {
   const parsed = v.safeParse(ErrorBody, value);
   if (!parsed.success) return undefined;
-  return { error: parsed.output.error, description: parsed.output.error_description, uri: parsed.output.error_uri };
+  const { error, error_description, error_uri } = parsed.output;
+  return { error, description: error_description ?? problemText(value), uri: error_uri };
+}
+
+/** RFC 9457 §3.1: `title` and `detail` of a problem details object, when it has them. */
+function problemText(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { title, detail } = value as Record<string, unknown>;
+  const parts = [title, detail].filter((part): part is string => typeof part === 'string' && part !== '');
+  return parts.length === 0 ? undefined : parts.join(': ');
 }

@@ -1,4 +1,4 @@
-import { ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, TokenGateError } from './errors.js';
+import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
 import { memoryStore, type TokenStore } from './store.js';
@@ -27,8 +27,21 @@ export interface TokenSourceOptions {
   skew?: number;
   /** Tries after the first for network errors, timeouts, 5xx and 429. Default 2. */
   retries?: number;
-  /** Longest Retry-After (ms) waited out; a longer one is passed to the caller. Default 30 000. */
+  /**
+   * Longest Retry-After (ms) of a 429 or 503 waited out; a longer one is not retried but passed to the
+   * caller in the error's `retryAfter`. Default 30 000.
+   */
   maxRetryAfter?: number;
+  /**
+   * When the previous token answer arrived (epoch ms), for a source that starts after a restart: the
+   * profile's minimum interval counts from it. Persist what {@link onTokenAnswer} reports.
+   */
+  lastAnswerAt?: number;
+  /**
+   * Called with the arrival time (epoch ms) of every token answer and failure, the instant the next
+   * request is paced from; a Durable Object persists it and passes it back as {@link lastAnswerAt}.
+   */
+  onTokenAnswer?: (at: number) => void;
   /** Cross-instance mutual exclusion (another tab, another isolate). Default: none. */
   lock?: LockFn;
   /** Called once when the refresh token is refused: the user must link the account again. */
@@ -44,9 +57,17 @@ export interface TokenSourceOptions {
   random?: () => number;
 }
 
+export interface GetTokenOptions {
+  /**
+   * Bounds this caller's wait: on abort the promise rejects with `ERR_ABORTED`. The shared request
+   * goes on for the other callers and the cache.
+   */
+  signal?: AbortSignal;
+}
+
 export interface TokenSource {
   /** A valid access token: the cached one, or a new one from a single shared token request. */
-  getToken(): Promise<TokenSet>;
+  getToken(options?: GetTokenOptions): Promise<TokenSet>;
   /**
    * The cached token if it is valid now, synchronously; `undefined` when `getToken()` would have to
    * ask the server. Starts no request.
@@ -101,7 +122,12 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   /** The access token last invalidated: a store still holding it holds nothing usable. */
   let rejected: string | undefined;
   let flight: Promise<TokenSet> | undefined;
-  let lastRequestAt = -Infinity;
+  /**
+   * When the last token answer (or failure) arrived. A server that measures its minimum interval
+   * between request arrivals saw our previous request before we saw its answer, so pacing from the
+   * answer's arrival keeps every gap it measures at least the interval, however slow that answer was.
+   */
+  let lastAnswerAt = options.lastAnswerAt ?? -Infinity;
 
   // The hot path is one clock read and one comparison: the current set's deadlines are computed
   // once, when it is adopted, and the same settled promise is handed to every caller.
@@ -198,7 +224,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     }
   }
 
-  function linkRequired(cause?: TokenGateError): TokenGateError {
+  function linkRequired(cause?: TokenGateError | OAuthError): TokenGateError {
     const error = new TokenGateError(ERR_LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
       status: cause?.status,
       cause,
@@ -210,16 +236,35 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
   const requestOptions = (): { fetch?: FetchLike; now: () => number } => (options.fetch ? { fetch: options.fetch, now } : { now });
 
-  /** One token request with the vendor's pacing, bounded retries and backoff. */
+  /**
+   * One token request with the vendor's pacing, bounded retries and backoff.
+   *
+   * The status the vendor answers inside its minimum interval (instellix: 401) is retried once, after
+   * the interval, when it comes within twice the interval of the previous answer: near the window's
+   * edge the server may count differently (its clock's resolution, its front end's arrival time, a
+   * request of ours it saw late). Further off, or with no previous request known, it is final: then it
+   * is about the credentials.
+   */
   async function request(send: () => Promise<TokenSet>, grantType: string): Promise<Obtained> {
+    const interval = profile.minInterval ?? 0;
+    let windowRetried = false;
     for (let attempt = 0; ; attempt++) {
-      const wait = lastRequestAt + (profile.minInterval ?? 0) - now();
+      const wait = lastAnswerAt + interval - now();
       if (wait > 0) await sleep(wait);
-      lastRequestAt = now();
+      const previous = lastAnswerAt;
       options.onTokenRequest?.(grantType);
       try {
-        return { tokens: await send(), obtainedAt: now() };
+        const tokens = await send();
+        answered();
+        return { tokens, obtainedAt: lastAnswerAt };
       } catch (error) {
+        answered();
+        const inWindow = !windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval;
+        if (inWindow) {
+          windowRetried = true;
+          attempt--;
+          continue;
+        }
         const delay = retryDelay(error, attempt);
         if (delay === undefined) throw error;
         await sleep(delay);
@@ -227,13 +272,32 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     }
   }
 
+  function answered(): void {
+    lastAnswerAt = now();
+    options.onTokenAnswer?.(lastAnswerAt);
+  }
+
   function retryDelay(error: unknown, attempt: number): number | undefined {
     if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
     const { code, status, retryAfter } = error as TokenGateError;
-    if (status === 429) return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
+    // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
+    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+      return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
+    }
     const transient = code === ERR_NETWORK || code === ERR_TIMEOUT || (status !== undefined && status >= 500);
     if (!transient) return undefined;
     return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));
+  }
+
+  /** The shared promise, with this caller's wait bounded by its signal. */
+  function bounded(task: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
+    if (signal === undefined) return task;
+    return new Promise((resolve, reject) => {
+      const abort = (): void => reject(new TokenGateError(ERR_ABORTED, `Waiting for the ${profile.name} token was aborted`, { cause: signal.reason }));
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      task.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    });
   }
 
   function start(): Promise<TokenSet> {
@@ -244,7 +308,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   return {
-    getToken() {
+    getToken(getOptions = {}) {
       const t = now();
       if (t < freshUntil) {
         // Inside the refresh-ahead window: serve this token, renew in the background.
@@ -255,7 +319,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
         }
         return served!;
       }
-      return start();
+      return bounded(start(), getOptions.signal);
     },
     peek() {
       return now() < freshUntil ? current : undefined;

@@ -14,11 +14,23 @@ export interface SendOptions {
   label: string;
 }
 
+interface Watch {
+  signal: AbortSignal;
+  failure(error: unknown, what: string, status?: number): TokenGateError;
+}
+
+/**
+ * The deadline of each answer that {@link send} returned. With a real fetch, the request's signal also
+ * aborts the body stream, so the body read must judge its failure by that same deadline: a stalled
+ * body is then `ERR_TIMEOUT`, not a broken connection.
+ */
+const deadlines = new WeakMap<Response, Watch>();
+
 /**
  * One signal for a deadline and the caller's AbortSignal, and the typed error for whichever fired
  * (or for a network failure, when neither did).
  */
-function watch(timeout: number, caller: AbortSignal | undefined): { signal: AbortSignal; failure(error: unknown, what: string, status?: number): TokenGateError } {
+function watch(timeout: number, caller: AbortSignal | undefined): Watch {
   const deadline = AbortSignal.timeout(timeout);
   return {
     signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
@@ -37,7 +49,8 @@ function watch(timeout: number, caller: AbortSignal | undefined): { signal: Abor
  * way it can fail before an answer arrives into a typed error.
  */
 export async function send(url: string, init: RequestInit, options: SendOptions): Promise<Response> {
-  const { signal, failure } = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  const watcher = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  const { signal, failure } = watcher;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal });
@@ -49,13 +62,17 @@ export async function send(url: string, init: RequestInit, options: SendOptions)
     await cancel(response.body);
     throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
   }
+  deadlines.set(response, watcher);
   return response;
 }
 
 export interface ReadOptions {
   label: string;
   maxBytes?: number | undefined;
-  /** Aborts (or times out) the body read as well; reading a slow body counts against the timeout. */
+  /**
+   * Aborts (or times out) the body read as well; reading a slow body counts against the timeout. An
+   * answer from {@link send} keeps its request's deadline and signal: the whole exchange has one.
+   */
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -73,7 +90,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
-  const { signal, failure } = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  const { signal, failure } = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
   // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal.
   const stop = (): Promise<void> => cancel(reader);
   signal.addEventListener('abort', stop);
@@ -105,7 +122,8 @@ export async function readText(response: Response, options: ReadOptions): Promis
 export type JsonBody =
   | { kind: 'json'; value: unknown }
   | { kind: 'html' }
-  | { kind: 'other'; contentType: string }
+  /** `value`: the body parsed as a JSON object anyway, for error answers sent with a wrong type. */
+  | { kind: 'other'; contentType: string; value?: unknown }
   | { kind: 'invalid' };
 
 /**
@@ -118,11 +136,19 @@ export async function readJson(response: Response, options: ReadOptions): Promis
   const looksHtml = /^\s*<(?:!doctype|html|head|body)/i.test(text);
   if (contentType === 'text/html' || contentType === 'application/xhtml+xml' || looksHtml) return { kind: 'html' };
   const isJson = contentType === 'application/json' || contentType.endsWith('+json');
-  if (!isJson) return { kind: 'other', contentType: contentType || 'none' };
+  const value = parseJson(text);
+  if (!isJson) {
+    const other = { kind: 'other', contentType: contentType || 'none' } as const;
+    return typeof value === 'object' && value !== null ? { ...other, value } : other;
+  }
+  return value === undefined ? { kind: 'invalid' } : { kind: 'json', value };
+}
+
+function parseJson(text: string): unknown {
   try {
-    return { kind: 'json', value: JSON.parse(text) as unknown };
+    return JSON.parse(text) as unknown;
   } catch {
-    return { kind: 'invalid' };
+    return undefined;
   }
 }
 

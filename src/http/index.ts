@@ -1,33 +1,44 @@
 import ky, { type KyInstance, type Options } from 'ky';
+import { ERR_INVALID_CONFIG, ERR_UNSUPPORTED_TOKEN_TYPE, TokenGateError } from '../errors.js';
 import type { TokenSource } from '../token-source.js';
 
 export interface ApiClientOptions extends Omit<Options, 'prefix' | 'baseUrl'> {
   tokenSource: TokenSource;
-  /** The API's base URL. The bearer token is only ever sent to this origin. */
-  prefixUrl: string;
+  /** The API's base URL, ky 2's `prefix`. The bearer token is only ever sent to this origin. */
+  prefix?: string;
+  /** @deprecated ky 1's name; use `prefix`. */
+  prefixUrl?: string;
 }
 
 const BEARER = /^Bearer (.+)$/;
 
 /**
- * A ky instance that sends `Authorization: Bearer` from the token source to `prefixUrl`'s origin only,
+ * A ky instance that sends `Authorization: Bearer` from the token source to `prefix`'s origin only,
  * and on a 401 invalidates exactly the token that request carried and retries once with a new one.
- * Requests to any other origin go out without the token.
+ * Requests to any other origin go out without the token. A token whose `token_type` is not Bearer
+ * (DPoP, or one tokengate does not know) is never sent as a bearer token: the request fails with
+ * `ERR_UNSUPPORTED_TOKEN_TYPE` before it leaves.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
 export function createApiClient(options: ApiClientOptions): KyInstance {
-  const { tokenSource, prefixUrl, hooks, ...kyOptions } = options;
-  const origin = new URL(prefixUrl).origin;
+  const { tokenSource, prefix: given, prefixUrl, hooks, ...kyOptions } = options;
+  const prefix = given ?? prefixUrl;
+  if (typeof prefix !== 'string') throw new TokenGateError(ERR_INVALID_CONFIG, 'createApiClient needs prefix, the API base URL');
+  const origin = new URL(prefix).origin;
   const withToken = async (request: Request): Promise<Request> => {
-    const { accessToken } = await tokenSource.getToken();
+    const { accessToken, tokenType } = await tokenSource.getToken();
+    // RFC 6750 §2.1 / RFC 7235 §2.1: the scheme name is case-insensitive.
+    if (tokenType.toLowerCase() !== 'bearer') {
+      throw new TokenGateError(ERR_UNSUPPORTED_TOKEN_TYPE, `The token is of type ${tokenType.slice(0, 40)}, which createApiClient cannot send; only Bearer tokens are supported`);
+    }
     const headers = new Headers(request.headers);
     headers.set('authorization', `Bearer ${accessToken}`);
     return new Request(request, { headers });
   };
   return ky.create({
     ...kyOptions,
-    prefix: prefixUrl,
+    prefix,
     hooks: {
       ...hooks,
       beforeRequest: [

@@ -1,10 +1,9 @@
 import * as v from 'valibot';
-import type { ClientAuthMethod } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, ERR_INVALID_METADATA, TokenGateError } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { errorFromAnswer } from '../token-response.js';
 import { readJson, send } from '../transport.js';
-import { oauth2, type OAuth2Options } from './oauth2.js';
+import { oauth2, type OAuth2Auth, type OAuth2Options } from './oauth2.js';
 
 /** The RFC 8414 fields tokengate uses; the rest is kept. */
 const Metadata = v.looseObject({
@@ -45,12 +44,7 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
   if (methods !== undefined && metadata.authorization_endpoint !== undefined && !methods.includes('S256')) {
     throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not support PKCE S256`);
   }
-  const offered = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
-  const auth: ClientAuthMethod =
-    options.auth ?? (options.clientSecret === undefined ? 'none' : offered.includes('client_secret_basic') ? 'client_secret_basic' : 'client_secret_post');
-  if (!offered.includes(auth)) {
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${auth}"`);
-  }
+  const auth = chooseAuth(issuer, metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'], options);
   const { signal: _signal, ...profileOptions } = options;
   return oauth2({
     ...profileOptions,
@@ -60,6 +54,24 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
     tokenUrl: metadata.token_endpoint,
     ...(metadata.authorization_endpoint === undefined ? {} : { authorizeUrl: metadata.authorization_endpoint }),
   });
+}
+
+/**
+ * The caller's client authentication if the server offers it (plain Basic counts as Basic), else the
+ * first secret-based one the server lists: Basic, then post. RFC 8414 §2 default: Basic.
+ */
+function chooseAuth(issuer: string, offered: readonly string[], options: DiscoverOptions): OAuth2Auth {
+  const list = offered.join(', ') || 'nothing';
+  if (options.auth !== undefined) {
+    if (offered.includes(options.auth === 'client_secret_basic_plain' ? 'client_secret_basic' : options.auth)) return options.auth;
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${options.auth}"; it lists ${list}`);
+  }
+  if (options.clientSecret === undefined) return 'none';
+  const auth = (['client_secret_basic', 'client_secret_post'] as const).find((method) => offered.includes(method));
+  if (auth === undefined) {
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} offers no client authentication with a client secret (it lists ${list}); drop clientSecret for a public client, or choose auth`);
+  }
+  return auth;
 }
 
 /**
@@ -78,33 +90,38 @@ export async function fetchMetadata(
     throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer is not an absolute URL');
   }
   if (base.search || base.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer must not contain a query or fragment (RFC 8414 §2)');
+  // RFC 8414 §3.1: the well-known suffix goes between host and path (a terminating "/" dropped);
+  // OpenID Connect Discovery §4.1: appended to the issuer's path.
   const path = base.pathname === '/' ? '' : base.pathname.replace(/\/$/, '');
   const candidates = [
     `${base.origin}/.well-known/oauth-authorization-server${path}`,
     `${base.origin}${path}/.well-known/openid-configuration`,
   ];
   const label = 'authorization server metadata endpoint';
-  for (const [index, url] of candidates.entries()) {
+  let failure: TokenGateError | undefined;
+  for (const url of candidates) {
     const response = await send(url, { method: 'GET', headers: { accept: 'application/json' } }, { label, ...transport(options) });
-    const last = index === candidates.length - 1;
-    if (response.status === 404 && !last) {
-      await response.body?.cancel().catch(() => {});
+    const body = await readJson(response, { label, maxBytes: options.maxResponseBytes, timeout: options.timeout, signal: options.signal });
+    // Not a metadata document here (404, a login page, a 403 of a path it does not serve): the next
+    // location may have one. A document that names another issuer is a refusal, never skipped.
+    if (!response.ok || body.kind !== 'json') {
+      failure ??= response.ok
+        ? new TokenGateError(ERR_INVALID_METADATA, `The ${label} of ${issuer} did not answer with JSON (at ${url})`, { status: response.status })
+        : errorFromAnswer({}, response, body, label, []);
       continue;
     }
-    const body = await readJson(response, { label, maxBytes: options.maxResponseBytes, timeout: options.timeout, signal: options.signal });
-    if (!response.ok) throw errorFromAnswer({}, response, body, label, []);
-    if (body.kind !== 'json') throw new TokenGateError(ERR_INVALID_METADATA, `The ${label} of ${issuer} did not answer with JSON`, { status: response.status });
     const parsed = v.safeParse(Metadata, body.value);
     if (!parsed.success) {
       const field = parsed.issues[0] ? v.getDotPath(parsed.issues[0]) ?? 'body' : 'body';
       throw new TokenGateError(ERR_INVALID_METADATA, `The metadata of ${issuer} has a missing or invalid "${field}"`);
     }
+    // RFC 8414 §3.3 and OpenID Connect Discovery §4.3: identical to the issuer the URL was built from.
     if (parsed.output.issuer !== issuer) {
       throw new TokenGateError(ERR_INVALID_METADATA, `The metadata at ${url} names issuer ${parsed.output.issuer}, not ${issuer}`);
     }
     return parsed.output;
   }
-  throw new TokenGateError(ERR_INVALID_METADATA, `No metadata found for ${issuer}`);
+  throw new TokenGateError(ERR_INVALID_METADATA, `No metadata found for ${issuer} at ${candidates.join(' or ')}: ${failure?.message}`, { status: failure?.status, cause: failure });
 }
 
 function transport(options: Pick<DiscoverOptions, 'fetch' | 'timeout' | 'signal'>): { fetch?: DiscoverOptions['fetch']; timeout?: number; signal?: AbortSignal } {

@@ -1,4 +1,4 @@
-export { oauth2, type OAuth2Options, type CommonProfileOptions } from './oauth2.js';
+export { oauth2, type OAuth2Options, type OAuth2Auth, type PasswordGrant, type CommonProfileOptions } from './oauth2.js';
 export { discover, fetchMetadata, type DiscoverOptions, type AuthorizationServerMetadata } from './discovery.js';
 export { instabox, type InstaboxOptions } from './instabox.js';
 export { eshopbox, type EshopboxOptions } from './eshopbox.js';

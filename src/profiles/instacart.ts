@@ -1,6 +1,6 @@
 import { clientSecretPost } from '../client-auth.js';
 import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_INVALID_CONFIG, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, TokenGateError, type OAuthErrorFields } from '../errors.js';
-import { checkEndpoint, requireKey, requireString, type Profile } from '../profile.js';
+import { checkEndpoint, requireKey, requireString, scopeList, type Profile, type Scope } from '../profile.js';
 import { redact } from '../redact.js';
 import { errorFromAnswer } from '../token-response.js';
 import { readJson, send } from '../transport.js';
@@ -24,7 +24,7 @@ export interface InstacartOptions extends CommonProfileOptions {
   clientId: string;
   clientSecret: string;
   /** Scopes of the app token, e.g. `connect:fulfillment`; a space-separated string or a list. */
-  scope: string | readonly string[];
+  scope: Scope;
   /** Default `{host}/v2/oauth/token`. */
   tokenUrl?: string;
   /** No default: the document describes account linking only through the fulfillment sandbox. */
@@ -51,8 +51,7 @@ export function instacart(options: InstacartOptions): Profile {
   const host = HOSTS[requireKey('environment', options.environment, HOSTS)];
   const clientId = requireString('clientId', options.clientId);
   const clientSecret = requireString('clientSecret', options.clientSecret);
-  const scope = scopeList(options.scope);
-  if (scope === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  const scope = requiredScope(options.scope);
   const secrets = [clientSecret];
   return {
     name: 'instacart',
@@ -74,11 +73,11 @@ export function instacart(options: InstacartOptions): Profile {
   };
 }
 
-function scopeList(value: unknown): string[] | undefined {
-  const list = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? (value as unknown[]) : [];
-  const scopes = list.filter((item): item is string => typeof item === 'string' && item.length > 0);
-  if (scopes.length === 0 || scopes.length !== list.filter((item) => item !== '').length) return undefined;
-  return scopes.some((item) => item.includes(' ')) ? undefined : scopes;
+/** A required scope: a non-empty string or list of scopes. */
+function requiredScope(value: unknown): string[] {
+  const scope = scopeList(value);
+  if (scope === undefined || scope.length === 0) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  return scope;
 }
 
 /**
@@ -139,7 +138,7 @@ export interface AuthorizeSandboxUserOptions {
   /** The redirect URI the code is issued for; pass the same one to the code exchange. */
   redirectUri: string;
   /** Scopes to authorize; a space-separated string or a list. */
-  scope: string | readonly string[];
+  scope: Scope;
   /** The PKCE S256 challenge of the verifier you keep for the code exchange (`createPkce().challenge`). */
   codeChallenge: string;
   fetch?: FetchLike;
@@ -166,8 +165,7 @@ export async function authorizeSandboxUser(profile: Profile, options: AuthorizeS
   if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
     throw new TokenGateError(ERR_INVALID_CONFIG, 'codeChallenge must be an S256 challenge (43 base64url characters)');
   }
-  const scope = scopeList(options.scope);
-  if (scope === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  const scope = requiredScope(options.scope);
   const url = `${profile.apiBaseUrl.replace(/\/+$/, '')}/v2/fulfillment_sandbox/instacart_users/${userId}/authorize`;
   const label = `${profile.name} sandbox authorize endpoint`;
   const timeout = options.timeout ?? profile.timeout;

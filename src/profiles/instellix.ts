@@ -64,6 +64,8 @@ export function instellix(options: InstellixOptions): Profile {
     defaultLifetime: 300,
     // instellix "API authentication and authorization flow": polling new tokens within 5 s can be answered 401.
     minInterval: 5_000,
+    // instellix "API authentication and authorization flow": that early poll is answered 401, for otherwise correct credentials.
+    minIntervalStatus: 401,
     grant: { grant_type: 'client_credentials' },
     secrets: [clientSecret],
     fetch: options.fetch,

@@ -1,6 +1,6 @@
-import { clientSecretBasic, clientSecretPost, noClientAuth, type ClientAuthMethod } from '../client-auth.js';
+import { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAuth, type ClientAuthMethod } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
-import { checkEndpoint, requireString, type Profile } from '../profile.js';
+import { checkEndpoint, requireKey, requireString, scopeList, type Profile, type Scope } from '../profile.js';
 import type { FetchLike } from '../types.js';
 
 /** Options shared by every profile factory: transport and endpoint overrides. */
@@ -22,14 +22,19 @@ export interface OAuth2Options extends CommonProfileOptions {
   requireIss?: boolean;
   clientId: string;
   clientSecret?: string;
-  /** Default: `client_secret_basic` when a secret is given, `none` otherwise. */
-  auth?: ClientAuthMethod;
-  scope?: readonly string[] | string;
+  /**
+   * Default: `client_secret_basic` when a secret is given, `none` otherwise. `client_secret_basic_plain`
+   * is Basic without RFC 6749 §2.3.1's form-encoding of id and secret, for servers that do not decode
+   * it (@node-oauth/oauth2-server, and vendors who document the header built by hand).
+   */
+  auth?: OAuth2Auth;
+  /** A space-separated string or a list. */
+  scope?: Scope;
   /**
    * The grant that gets a token from nothing. Default: `client_credentials` for a confidential client,
    * none for a public one (it gets tokens by linking and keeps them by refreshing).
    */
-  grant?: 'client_credentials' | 'none' | Readonly<Record<string, string>>;
+  grant?: 'client_credentials' | 'none' | PasswordGrant | Readonly<Record<string, string>>;
   /** Lifetime in seconds assumed when an answer lacks `expires_in`. Default: unknown. */
   defaultLifetime?: number;
   /** Minimum milliseconds between token requests. */
@@ -37,6 +42,28 @@ export interface OAuth2Options extends CommonProfileOptions {
   /** Profile name used in errors and store keys. Default `oauth2`. */
   name?: string;
 }
+
+/** How `oauth2()` authenticates the client: the registered names, plus Basic without form-encoding. */
+export type OAuth2Auth = ClientAuthMethod | 'client_secret_basic_plain';
+
+/**
+ * The resource owner password grant as the profile's own grant (RFC 6749 §4.3); the password is
+ * scrubbed from every error like a secret.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.3
+ */
+export interface PasswordGrant {
+  type: 'password';
+  username: string;
+  password: string;
+}
+
+const AUTH: Readonly<Record<OAuth2Auth, typeof clientSecretBasic>> = {
+  none: noClientAuth,
+  client_secret_basic: clientSecretBasic,
+  client_secret_basic_plain: clientSecretBasicPlain,
+  client_secret_post: clientSecretPost,
+};
 
 /**
  * A standard OAuth 2.0 server (RFC 6749): form bodies, RFC 6749 §5 answers, space-separated scopes.
@@ -46,28 +73,16 @@ export interface OAuth2Options extends CommonProfileOptions {
 export function oauth2(options: OAuth2Options): Profile {
   const clientId = requireString('clientId', options.clientId);
   const secret = options.clientSecret;
-  const auth = options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic');
+  const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
   if (auth !== 'none' && (secret === undefined || secret === '')) {
     throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
   }
   if (auth === 'none' && secret !== undefined) {
     throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
   }
-  const clientAuth =
-    auth === 'client_secret_basic'
-      ? clientSecretBasic(clientId, secret!)
-      : auth === 'client_secret_post'
-        ? clientSecretPost(clientId, secret!)
-        : auth === 'none'
-          ? noClientAuth(clientId)
-          : invalidAuth(auth);
-  const scope = typeof options.scope === 'string' ? options.scope.split(' ').filter(Boolean) : options.scope;
-  const grant =
-    options.grant === 'none'
-      ? undefined
-      : options.grant === 'client_credentials' || (options.grant === undefined && secret !== undefined)
-        ? { grant_type: 'client_credentials' }
-        : options.grant;
+  const clientAuth = AUTH[auth](clientId, secret ?? '');
+  const scope = scopeList(options.scope);
+  const grant = grantParams(options.grant, secret !== undefined);
   return {
     name: options.name ?? 'oauth2',
     clientId,
@@ -90,8 +105,13 @@ export function oauth2(options: OAuth2Options): Profile {
   };
 }
 
-function invalidAuth(auth: never): never {
-  throw new TokenGateError(ERR_INVALID_CONFIG, `auth must be client_secret_basic, client_secret_post or none, not "${String(auth)}"`);
+/** The wire parameters of the `grant` option; a password grant is checked for JavaScript callers. */
+function grantParams(grant: OAuth2Options['grant'], confidential: boolean): Readonly<Record<string, string>> | undefined {
+  if (grant === 'none') return undefined;
+  if (grant === 'client_credentials' || (grant === undefined && confidential)) return { grant_type: 'client_credentials' };
+  if (grant?.['type'] !== 'password') return grant as Readonly<Record<string, string>> | undefined;
+  const { username, password } = grant as PasswordGrant;
+  return { grant_type: 'password', username: requireString('grant.username', username), password: requireString('grant.password', password) };
 }
 
 /** The credentials a profile holds, for redaction. */

@@ -27,6 +27,8 @@ export interface PublicClient {
 export interface TestClients {
   readonly basic: ConfidentialClient;
   readonly post: ConfidentialClient;
+  /** Basic, with a secret holding every character RFC 6749 §2.3.1's form-encoding changes: + / = : % */
+  readonly special: ConfidentialClient;
   readonly public: PublicClient;
   readonly redirectUri: string;
   readonly workerRedirectUris: readonly string[];
@@ -43,6 +45,10 @@ export const CLIENTS: TestClients = {
   post: {
     clientId: 'tokengate-post',
     clientSecret: 'CANARY-post-secret-8e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c',
+  },
+  special: {
+    clientId: 'tokengate-special',
+    clientSecret: 'CANARY+oidc/special=secret:with%25percent-3a9c1e7b5d2f8a04',
   },
   public: {
     clientId: 'tokengate-public',
@@ -249,6 +255,13 @@ export async function startAuthServer(): Promise<AuthServer> {
         client_id: CLIENTS.post.clientId,
         client_secret: CLIENTS.post.clientSecret,
         token_endpoint_auth_method: 'client_secret_post',
+        grant_types: grantTypes,
+      },
+      {
+        ...common,
+        client_id: CLIENTS.special.clientId,
+        client_secret: CLIENTS.special.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
         grant_types: grantTypes,
       },
       {

@@ -53,6 +53,15 @@ describe('conformance with oidc-provider', () => {
     expect(tokens).toMatchObject({ tokenType: 'Bearer', scope: ['write'] });
   });
 
+  it('a secret with + / = : %: RFC 6749 §2.3.1 form-encoded Basic works; the plain variant is what this server refuses', async () => {
+    const special = (auth: 'client_secret_basic' | 'client_secret_basic_plain') =>
+      discover(server.issuer, { clientId: CLIENTS.special.clientId, clientSecret: CLIENTS.special.clientSecret, auth });
+    await expect(clientCredentialsGrant(await special('client_secret_basic'), { scope: ['read'] })).resolves.toMatchObject({ tokenType: 'Bearer' });
+    const error = await clientCredentialsGrant(await special('client_secret_basic_plain'), { scope: ['read'] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OAuthError', code: 'invalid_client', status: 401 });
+    expect(`${String(error)} ${JSON.stringify(error)}`).not.toContain(CLIENTS.special.clientSecret);
+  });
+
   it('a token source makes one request for many concurrent callers', async () => {
     const before = server.tokenRequests;
     const source = createTokenSource(basic, { store: memoryStore() });

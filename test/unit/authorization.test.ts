@@ -111,12 +111,13 @@ describe('completeAuthorization', () => {
     mock.expectCount(1);
   });
 
-  it('rejects an iss it cannot check', async () => {
+  it('rejects an iss it cannot check, as missing configuration (ERR_ISSUER_UNKNOWN), not as a mismatch', async () => {
     const mock = mockFetch(() => tokenAnswer());
     const profile = oauth2({ authorizeUrl: 'https://as.example/authorize', tokenUrl: 'https://as.example/token', clientId: 'spa', fetch: mock.fetch });
     const tx = await startAuthorization(profile, { redirectUri });
     await expect(completeAuthorization(profile, tx, callback({ code: 'c', state: tx.state, iss: 'https://as.example' }))).rejects.toMatchObject({
-      code: ErrorCode.ISSUER_MISMATCH,
+      code: ErrorCode.ISSUER_UNKNOWN,
+      message: expect.stringContaining('configure issuer'),
     });
     mock.expectCount(0);
   });

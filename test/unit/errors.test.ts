@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as errors from '../../src/errors.js';
-import { ErrorCode, isOAuthError, isTokenGateError, OAuthError, TokenGateError } from '../../src/index.js';
+import { ErrorCode, isOAuthError, isTokenGateError, OAuthError, TokenGateError, type OAuthErrorCode } from '../../src/index.js';
 
 describe('error codes', () => {
   it('every ErrorCode member is the module constant of the same name, and there is no other constant', () => {
@@ -10,6 +10,16 @@ describe('error codes', () => {
       expect(value).toBe(`ERR_${key}`);
       expect((errors as Record<string, unknown>)[value]).toBe(value);
     }
+  });
+
+  it('code is typed as the union of the exported codes (checked by tsc -p tsconfig.test.json)', () => {
+    expectTypeOf<TokenGateError['code']>().toEqualTypeOf<ErrorCode | OAuthErrorCode>();
+    expectTypeOf<TokenGateError<ErrorCode>['code']>().toEqualTypeOf<ErrorCode>();
+    expectTypeOf(new TokenGateError(ErrorCode.TIMEOUT, 'x').code).toEqualTypeOf<'ERR_TIMEOUT'>();
+    expectTypeOf<OAuthError['code']>().toEqualTypeOf<OAuthErrorCode>();
+    // @ts-expect-error a misspelt code is not an ErrorCode
+    const misspelt: TokenGateError<ErrorCode>['code'] = 'ERR_TIMEOUTT';
+    expect(misspelt).toBe('ERR_TIMEOUTT');
   });
 
   it('codes are unique', () => {

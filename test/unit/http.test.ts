@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenSource } from '../../src/index.js';
+import { createTokenSource, ErrorCode } from '../../src/index.js';
 import { createApiClient } from '../../src/http/index.js';
 import { oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch, type SeenRequest } from '../helpers/mock-fetch.js';
 
 /** A token endpoint and an API behind one mock: the API accepts only the newest token. */
-function world(options: { apiStatus?: (request: SeenRequest, newest: string) => number } = {}) {
+function world(options: { apiStatus?: (request: SeenRequest, newest: string) => number; tokenType?: string; deprecatedName?: boolean } = {}) {
   let issued = 0;
   const tokenCalls: SeenRequest[] = [];
   const apiCalls: SeenRequest[] = [];
@@ -13,7 +13,7 @@ function world(options: { apiStatus?: (request: SeenRequest, newest: string) => 
     if (request.url === 'https://as.example/token') {
       tokenCalls.push(request);
       issued++;
-      return json({ access_token: `at-${issued}`, token_type: 'Bearer', expires_in: 3600 });
+      return json({ access_token: `at-${issued}`, token_type: options.tokenType ?? 'Bearer', expires_in: 3600 });
     }
     apiCalls.push(request);
     const newest = `Bearer at-${issued}`;
@@ -22,17 +22,34 @@ function world(options: { apiStatus?: (request: SeenRequest, newest: string) => 
   });
   const profile = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch });
   const tokenSource = createTokenSource(profile);
-  const api = createApiClient({ tokenSource, prefixUrl: 'https://api.example/v2', fetch: mock.fetch, retry: { limit: 2 } });
+  const base = options.deprecatedName ? { prefixUrl: 'https://api.example/v2' } : { prefix: 'https://api.example/v2' };
+  const api = createApiClient({ tokenSource, ...base, fetch: mock.fetch, retry: { limit: 2 } });
   return { api, tokenSource, tokenCalls, apiCalls, mock };
 }
 
 describe('createApiClient', () => {
-  it('attaches the bearer token under prefixUrl', async () => {
-    const { api, apiCalls, tokenCalls } = world();
-    await expect(api.get('orders').json()).resolves.toEqual({ ok: true, path: '/v2/orders' });
-    expect(apiCalls[0]!.headers.get('authorization')).toBe('Bearer at-1');
-    expect(tokenCalls).toHaveLength(1);
+  it("attaches the bearer token under ky 2's prefix, and under the deprecated prefixUrl", async () => {
+    for (const deprecatedName of [false, true]) {
+      const { api, apiCalls, tokenCalls } = world({ deprecatedName });
+      await expect(api.get('orders').json()).resolves.toEqual({ ok: true, path: '/v2/orders' });
+      expect(apiCalls[0]!.headers.get('authorization')).toBe('Bearer at-1');
+      expect(tokenCalls).toHaveLength(1);
+    }
   });
+
+  it('sends a lower-case bearer token type as Bearer (RFC 6750 scheme names are case-insensitive)', async () => {
+    const { api, apiCalls } = world({ tokenType: 'bearer' });
+    await api.get('orders').json();
+    expect(apiCalls[0]!.headers.get('authorization')).toBe('Bearer at-1');
+  });
+
+  for (const tokenType of ['DPoP', 'dpop', 'MAC', 'N_A']) {
+    it(`never sends a ${tokenType} token as Authorization: Bearer: a typed error, and the API is not called`, async () => {
+      const { api, apiCalls } = world({ tokenType });
+      await expect(api.get('orders')).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED_TOKEN_TYPE, message: expect.not.stringContaining('at-1') });
+      expect(apiCalls).toHaveLength(0);
+    });
+  }
 
   it('never loops on 401: one retry, then the 401 surfaces', async () => {
     const { api, apiCalls, tokenCalls } = world({ apiStatus: () => 401 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isOAuthError, isTokenGateError, OAuthError, TokenGateError } from '../../src/index.js';
+import { createTokenSource, ErrorCode, isOAuthError, isTokenGateError, OAuthError, TokenGateError } from '../../src/index.js';
 import { discover, oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch } from '../helpers/mock-fetch.js';
 
@@ -40,6 +40,37 @@ describe('oauth2 profile', () => {
   });
 });
 
+describe('oauth2 interop options', () => {
+  const secret = 'p+s/=:%x';
+  const basicOf = (auth: 'client_secret_basic' | 'client_secret_basic_plain') => {
+    const headers = new Headers();
+    oauth2({ tokenUrl: 'https://as.example/token', clientId: 'id:1', clientSecret: secret, auth }).clientAuth({}, headers);
+    return atob(headers.get('authorization')!.slice(6));
+  };
+
+  it('auth chooses Basic form-encoded (RFC 6749 §2.3.1) or plain, for servers that do not decode it', () => {
+    expect(basicOf('client_secret_basic')).toBe('id%3A1:p%2Bs%2F%3D%3A%25x');
+    expect(basicOf('client_secret_basic_plain')).toBe(`id:1:${secret}`);
+  });
+
+  it('refuses an unknown auth with a typed error naming the choices', () => {
+    expect(() => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'basic' as 'none' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_CONFIG, message: expect.stringContaining('client_secret_basic_plain') }),
+    );
+  });
+
+  it('a typed password grant sends grant_type=password with the credentials, and redacts the password', async () => {
+    const mock = mockFetch(() => json({ error: 'invalid_grant', error_description: 'wrong password hunter2-pw for alice' }, 400));
+    const profile = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', grant: { type: 'password', username: 'alice', password: 'hunter2-pw' }, fetch: mock.fetch });
+    const error = (await createTokenSource(profile).getToken().catch((e: unknown) => e)) as Error;
+    expect(Object.fromEntries(new URLSearchParams(mock.requests[0]!.body))).toEqual({ grant_type: 'password', username: 'alice', password: 'hunter2-pw' });
+    expect(error.message).not.toContain('hunter2-pw');
+    expect(() => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', grant: { type: 'password', username: 'alice', password: '' } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_CONFIG }),
+    );
+  });
+});
+
 describe('discover (RFC 8414)', () => {
   const issuer = 'https://as.example/tenant';
   const metadata = {
@@ -70,11 +101,50 @@ describe('discover (RFC 8414)', () => {
     ]);
   });
 
+  it('finds the metadata at the OpenID Connect location when the RFC 8414 one is no document (403, HTML)', async () => {
+    for (const first of [() => json({ error: 'forbidden' }, 403), () => new Response('<html>login</html>', { headers: { 'content-type': 'text/html' } })]) {
+      const mock = mockFetch(first, () => json(metadata));
+      await expect(discover(issuer, { clientId: 'c', clientSecret: 's', fetch: mock.fetch })).resolves.toMatchObject({ issuer });
+      expect(mock.requests[1]!.url).toBe('https://as.example/tenant/.well-known/openid-configuration');
+    }
+  });
+
+  it('never falls back past a document that names another issuer (RFC 8414 §3.3)', async () => {
+    const mock = mockFetch(() => json({ ...metadata, issuer: 'https://as.example/other' }), () => json(metadata));
+    await expect(discover(issuer, { clientId: 'c', clientSecret: 's', fetch: mock.fetch })).rejects.toMatchObject({ code: ErrorCode.INVALID_METADATA });
+    mock.expectCount(1);
+  });
+
+  it('names both locations when neither has metadata', async () => {
+    const mock = mockFetch(() => json({}, 404));
+    await expect(discover(issuer, { clientId: 'c', fetch: mock.fetch })).rejects.toMatchObject({
+      code: ErrorCode.INVALID_METADATA,
+      message: expect.stringContaining('https://as.example/.well-known/oauth-authorization-server/tenant or https://as.example/tenant/.well-known/openid-configuration'),
+    });
+  });
+
+  it('with a secret but no auth chosen, against a server that offers only none: says so, and names no method the caller never chose', async () => {
+    const mock = mockFetch(() => json({ ...metadata, token_endpoint_auth_methods_supported: ['none'] }));
+    const error = (await discover(issuer, { clientId: 'c', clientSecret: 's', fetch: mock.fetch }).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: ErrorCode.INVALID_METADATA });
+    expect(error.message).toContain('it lists none');
+    expect(error.message).not.toContain('client_secret_post');
+    await expect(discover(issuer, { clientId: 'c', fetch: mock.fetch })).resolves.toMatchObject({ issuer });
+  });
+
+  it('picks Basic or post from what the server lists, and takes plain Basic where Basic is offered', async () => {
+    const basic = mockFetch(() => json({ ...metadata, token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'] }));
+    const plain = await discover(issuer, { clientId: 'c', clientSecret: 'a:b', auth: 'client_secret_basic_plain', fetch: basic.fetch });
+    const headers = new Headers();
+    plain.clientAuth({}, headers);
+    expect(atob(headers.get('authorization')!.slice(6))).toBe('c:a:b');
+  });
+
   const refusals: [string, Record<string, unknown>, string][] = [
     ['another issuer', { ...metadata, issuer: 'https://evil.example' }, 'names issuer'],
     ['no S256', { ...metadata, code_challenge_methods_supported: ['plain'] }, 'does not support PKCE S256'],
     ['no token endpoint', { ...metadata, token_endpoint: undefined }, '"token_endpoint"'],
-    ['an unoffered auth method', { ...metadata, token_endpoint_auth_methods_supported: ['private_key_jwt'] }, 'does not offer'],
+    ['no secret-based auth method', { ...metadata, token_endpoint_auth_methods_supported: ['private_key_jwt'] }, 'offers no client authentication with a client secret (it lists private_key_jwt)'],
   ];
   for (const [name, body, message] of refusals) {
     it(`refuses metadata with ${name}`, async () => {

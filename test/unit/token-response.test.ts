@@ -168,3 +168,42 @@ describe('token values the Authorization header could not carry', () => {
     });
   }
 });
+
+describe('error bodies servers send besides RFC 6749 §5.2', () => {
+  const problem = (body: Record<string, unknown>, status = 400) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/problem+json' } });
+
+  it("keeps an RFC 9457 problem's title and detail in the error, redacted", async () => {
+    const { profile } = profileWith(() =>
+      problem({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'code_verifier provided does not match code_challenge; secret-value was sent' }),
+    );
+    const error = (await clientCredentialsGrant(profile).catch((e: unknown) => e)) as TokenGateError;
+    expect(error).toMatchObject({ code: ErrorCode.HTTP_STATUS, status: 400 });
+    expect(error.message).toContain('Bad Request: code_verifier provided does not match code_challenge');
+    expect(error.message).not.toContain('secret-value');
+  });
+
+  it('a problem that also carries an OAuth error code is an OAuthError with the detail as description', async () => {
+    const { profile } = profileWith(() => problem({ error: 'invalid_grant', detail: 'code_verifier provided does not match code_challenge' }));
+    await expect(clientCredentialsGrant(profile)).rejects.toMatchObject({
+      name: 'OAuthError',
+      code: 'invalid_grant',
+      description: 'code_verifier provided does not match code_challenge',
+    });
+  });
+
+  it('an OAuth error JSON sent as text/plain keeps its code, redacted like any server text', async () => {
+    const { profile } = profileWith(
+      () => new Response(JSON.stringify({ error: 'invalid_grant', error_description: 'grant secret-value expired' }), { status: 400, headers: { 'content-type': 'text/plain' } }),
+    );
+    const error = (await clientCredentialsGrant(profile).catch((e: unknown) => e)) as OAuthError;
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error).toMatchObject({ code: 'invalid_grant', status: 400, description: 'grant [redacted] expired' });
+    expect(error.message).not.toContain('secret-value');
+  });
+
+  it('a 2xx token answer under a wrong content type is still refused', async () => {
+    const { profile } = profileWith(() => new Response(JSON.stringify({ access_token: 'a', token_type: 'Bearer' }), { headers: { 'content-type': 'text/plain' } }));
+    await expect(clientCredentialsGrant(profile)).rejects.toMatchObject({ code: ErrorCode.CONTENT_TYPE });
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenSource, ErrorCode, memoryStore, type LockFn, type Profile, type TokenSet, type TokenSourceOptions } from '../../src/index.js';
-import { oauth2 } from '../../src/profiles/index.js';
+import { instellix, oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch, type Responder } from '../helpers/mock-fetch.js';
 import { fakeTime } from '../helpers/fake-time.js';
 
@@ -186,6 +186,70 @@ describe('createTokenSource', () => {
     const long = setup([() => json({ error: 'slow_down' }, 429, { 'retry-after': '120' })]);
     await expect(long.source.getToken()).rejects.toMatchObject({ status: 429, retryAfter: 120_000 });
     long.mock.expectCount(1);
+  });
+
+  it('honours Retry-After on 503 as on 429 (RFC 9110 §10.2.3); over maxRetryAfter no retry, and the error carries it', async () => {
+    const short = setup([() => json({}, 503, { 'retry-after': '3' }), issuing()]);
+    await short.source.getToken();
+    expect(short.time.clock.waits).toEqual([3_000]);
+    short.mock.expectCount(2);
+    const long = setup([() => json({}, 503, { 'retry-after': '99999' })]);
+    await expect(long.source.getToken()).rejects.toMatchObject({ status: 503, retryAfter: 99_999_000 });
+    long.mock.expectCount(1);
+    expect(long.time.clock.waits).toEqual([]);
+    const capped = setup([() => json({}, 503, { 'retry-after': '10' })], { maxRetryAfter: 5_000 });
+    await expect(capped.source.getToken()).rejects.toMatchObject({ status: 503, retryAfter: 10_000 });
+    capped.mock.expectCount(1);
+  });
+
+  it("retries once, after the window, the status a profile documents for requests inside its minimum interval (instellix's 401)", async () => {
+    const time = fakeTime();
+    const make = (...responders: Responder[]) => {
+      const mock = mockFetch(...responders);
+      const profile = instellix({ realm: 'acme', environment: 'sandbox', clientId: 'c', clientSecret: 's', fetch: mock.fetch });
+      // The previous answer came 5 s ago (from before a restart): a server counting its window a little
+      // differently may still refuse this request.
+      const source = createTokenSource(profile, { now: time.now, sleep: time.sleep, lastAnswerAt: time.clock.now - 5_000 });
+      return { mock, source };
+    };
+    const early = make(() => json({ error: 'unauthorized' }, 401), issuing());
+    await expect(early.source.getToken()).resolves.toMatchObject({ accessToken: expect.stringMatching(/^at-/) });
+    early.mock.expectCount(2);
+    expect(time.clock.waits).toEqual([5_000]);
+    // A second 401 is final: one retry, not a loop.
+    const refused = make(() => json({ error: 'unauthorized' }, 401));
+    await expect(refused.source.getToken()).rejects.toMatchObject({ status: 401 });
+    refused.mock.expectCount(2);
+    // With no recent request, a 401 is about the credentials: final at once.
+    const cold = mockFetch(() => json({ error: 'unauthorized' }, 401));
+    const profile = instellix({ realm: 'acme', environment: 'sandbox', clientId: 'c', clientSecret: 's', fetch: cold.fetch });
+    await expect(createTokenSource(profile, { now: time.now, sleep: time.sleep }).getToken()).rejects.toMatchObject({ status: 401 });
+    cold.expectCount(1);
+  });
+
+  it('paces from lastAnswerAt after a restart and reports every answer through onTokenAnswer', async () => {
+    const answers: number[] = [];
+    const time = fakeTime();
+    const { mock, source } = setup([issuing()], { now: time.now, sleep: time.sleep, lastAnswerAt: time.clock.now - 1_000, onTokenAnswer: (at) => answers.push(at) }, { minInterval: 5_000 });
+    await source.getToken();
+    mock.expectCount(1);
+    expect(time.clock.waits).toEqual([4_000]);
+    expect(answers).toEqual([time.clock.now]);
+  });
+
+  it('getToken({ signal }) bounds one caller’s wait; the shared request goes on for the others', async () => {
+    let release: (response: Response) => void = () => {};
+    const { mock, source } = setup([() => new Promise<Response>((resolve) => (release = resolve))]);
+    const patient = source.getToken();
+    const controller = new AbortController();
+    const hurried = source.getToken({ signal: controller.signal });
+    controller.abort();
+    await expect(hurried).rejects.toMatchObject({ code: ErrorCode.ABORTED });
+    await expect(source.getToken({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCode.ABORTED });
+    await settle();
+    release(json({ access_token: 'at-shared', token_type: 'Bearer', expires_in: 3600 }));
+    await expect(patient).resolves.toMatchObject({ accessToken: 'at-shared' });
+    mock.expectCount(1);
   });
 
   it('two instances sharing a store and a lock make one request', async () => {

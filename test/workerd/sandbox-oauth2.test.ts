@@ -555,11 +555,11 @@ describe('tokengate end to end: discover → startAuthorization → consent → 
     const mixUp = await completeAuthorization(profile, tx, await pressOnConsentPage(elsewhere, 'allow')).catch((e: unknown) => e);
     expect(isTokenGateError(mixUp) && mixUp.code).toBe(ErrorCode.ISSUER_MISMATCH);
 
-    // A profile that names no issuer cannot accept the iss this server always sends.
+    // A profile that names no issuer cannot check the iss this server always sends: a missing configuration.
     const static_ = oauth2({ clientId: C.clientId, clientSecret: C.clientSecret, tokenUrl: `${ISSUER}/token`, authorizeUrl: `${ISSUER}/authorize`, fetch: sandboxFetch() });
     const tx2 = await startAuthorization(static_, { redirectUri: BFF_REDIRECT });
     const noIssuer = await completeAuthorization(static_, tx2, await pressOnConsentPage(tx2.url, 'allow')).catch((e: unknown) => e);
-    expect(isTokenGateError(noIssuer) && noIssuer.code).toBe(ErrorCode.ISSUER_MISMATCH);
+    expect(isTokenGateError(noIssuer) && noIssuer.code).toBe(ErrorCode.ISSUER_UNKNOWN);
     expect(sandbox.stats().tokenRequests.oauth2 ?? 0).toBe(0);
   });
 
