@@ -103,10 +103,16 @@ export class TokenCoordinator extends DurableObject<Env> {
     let source = this.#sources.get(vendor);
     if (source === undefined) {
       const status = this.#statusOf(vendor);
+      // When the vendor last answered a token request survives a restart of this object, so a new
+      // instance keeps the vendor's minimum interval (instellix: 5 s) instead of polling at once.
+      const answered = `answered:${vendor}`;
+      const lastAnswerAt = this.ctx.storage.kv.get<number>(answered);
       source = createTokenSource(this.#vendor(vendor).profile, {
         store: storageStore(this.ctx.storage, this.#cfg().keys),
         key: `tokens:${vendor}`,
         linked,
+        ...(lastAnswerAt === undefined ? {} : { lastAnswerAt }),
+        onTokenAnswer: (at) => this.ctx.storage.kv.put(answered, at),
         onTokenRequest: () => {
           status.tokenRequests++;
         },

@@ -1,5 +1,7 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { TokenCoordinator } from '../../worker/coordinator.js';
 import type { Config } from '../../worker/config.js';
 import { operatorAccess } from '../../worker/routes/status.js';
 import { browser, call, fault, resetSandbox, sandboxStats } from './helpers.js';
@@ -101,4 +103,43 @@ describe('reset means reset: a refused app credential comes back only by an oper
     expect(operatorAccess(post({ 'x-tokengate-key': 'operator-key-canary' }), production)).toBe('ok');
     expect(operatorAccess(post({ 'x-tokengate-key': 'anything' }), { ...production, apiKey: undefined } as Config)).toBe('key');
   });
+});
+
+describe("instellix's 5 s rule as the vendor measures it: between request arrivals", () => {
+  const shipments = (i: number): Promise<Response> => call('/api/instellix/api/v1/shipments', { headers: shopper(200 + i) });
+
+  it('a first token request that arrives 3 s late: the renewal still arrives 5 s after it, never refused', async () => {
+    await resetSandbox();
+    await call('/reset/instellix', { method: 'POST', headers: browser() });
+    await fault('instellix', 'slow', { delayMs: 3000 });
+    expect((await shipments(0)).status).toBe(200);
+    // Every token revoked: the next call gets a 401 upstream and renews at once, paced by the Worker.
+    await fault('instellix', 'revoke');
+    const started = Date.now();
+    expect((await shipments(1)).status).toBe(200);
+    const stats = await sandboxStats();
+    expect(stats.refusedPolls).toBe(0);
+    expect(stats.tokenRequests['instellix']).toBe(2);
+    // Paced from the first answer (which came 3 s after it was sent), not from when it was sent.
+    expect(Date.now() - started).toBeGreaterThan(3_500);
+  }, 20_000);
+
+  it('a restarted coordinator keeps the pacing: its first request waits out the window of the last answer', async () => {
+    await resetSandbox();
+    await call('/reset/instellix', { method: 'POST', headers: browser() });
+    expect((await shipments(2)).status).toBe(200);
+    const namespace = (env as unknown as { COORDINATOR: DurableObjectNamespace<TokenCoordinator> }).COORDINATOR;
+    const stub = namespace.get(namespace.idFromName('app:instellix'));
+    const outcome = await runInDurableObject(stub, async (instance: TokenCoordinator, state) => {
+      const current = await instance.appToken('instellix');
+      if (!current.ok) throw new Error(current.code);
+      // A new instance over the same storage is what an evicted and restarted object is.
+      const restarted = new TokenCoordinator(state, env as never);
+      return restarted.renew('instellix', current.value.accessToken, false, 'tok:app:instellix');
+    });
+    expect(outcome.ok).toBe(true);
+    const stats = await sandboxStats();
+    expect(stats.refusedPolls).toBe(0);
+    expect(stats.tokenRequests['instellix']).toBe(2);
+  }, 20_000);
 });
