@@ -6,6 +6,8 @@ import { chromiumArgs, chromiumPath } from './test/helpers/chromium.js';
 
 /** The core's unit tests run unchanged in all three runtimes: that is what isomorphic means here. */
 const unit = ['test/unit/**/*.test.ts'];
+/** The core's share of the interop suite, against real servers the global setup starts in Node (Node runs test/conformance). */
+const interop = ['test/interop/**/*.test.ts'];
 
 /**
  * The Worker imports the core by its package name, as any app would; in tests that name points at
@@ -34,7 +36,8 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
-          include: [...unit, 'test/browser/**/*.test.ts'],
+          include: [...unit, 'test/browser/**/*.test.ts', ...interop],
+          globalSetup: ['test/interop/global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,
@@ -53,7 +56,8 @@ export default defineConfig({
         resolve: { alias: packageAliases },
         test: {
           name: 'workerd',
-          include: [...unit, 'test/workerd/**/*.test.ts'],
+          include: [...unit, 'test/workerd/**/*.test.ts', ...interop],
+          globalSetup: ['test/interop/global-setup.ts'],
         },
       },
       {

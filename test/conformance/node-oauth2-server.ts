@@ -73,12 +73,23 @@ function inMemoryModel() {
 const headersOf = (raw: NodeJS.Dict<string | string[]>): Record<string, string> =>
   Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value ?? '']));
 
-/** Starts the server; `close()` stops it and its connections. */
-export async function startNodeOAuthServer(): Promise<NodeOAuthServer> {
+/**
+ * CORS for calls from a browser page (the interop suite in Chromium): any origin, no credentials, the
+ * headers a token request carries. The library itself has no CORS; a deployment puts it in front.
+ */
+const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization, content-type, accept', 'access-control-allow-methods': 'POST' } as const;
+
+/** Starts the server; `close()` stops it and its connections. `cors` answers browser pages too. */
+export async function startNodeOAuthServer(options: { cors?: boolean } = {}): Promise<NodeOAuthServer> {
   const oauth = new OAuth2Server({ model: inMemoryModel(), accessTokenLifetime: 600, allowEmptyState: false });
   const state = { tokenRequests: 0 };
   const server = await httpServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const cors = options.cors ? CORS : {};
+    if (options.cors && req.method === 'OPTIONS') {
+      res.writeHead(204, cors).end();
+      return;
+    }
     const request = new OAuth2Server.Request({
       method: req.method ?? 'GET',
       headers: headersOf(req.headers),
@@ -96,7 +107,7 @@ export async function startNodeOAuthServer(): Promise<NodeOAuthServer> {
       response.status = 404;
       response.body = { error: 'not_found' };
     }
-    const headers = { ...(response.headers as Record<string, string>), ...(response.body ? { 'content-type': 'application/json' } : {}) };
+    const headers = { ...(response.headers as Record<string, string>), ...(response.body ? { 'content-type': 'application/json' } : {}), ...cors };
     res.writeHead(response.status ?? 200, headers).end(response.body ? JSON.stringify(response.body) : undefined);
   });
   return {
