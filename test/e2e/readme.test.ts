@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -14,7 +14,7 @@ import { startStack, type Stack } from './stack.js';
 // exports), `html` as a page of the Worker's origin in Chromium. The only thing filled in is what
 // the README itself says: PORT and SANDBOX_PORT change the ports of http://127.0.0.1:8787 and :8788.
 // A block marked `<!-- readme-test: skip (why) -->` is reported as skipped; any other block this
-// test cannot run fails.
+// test cannot run fails. Every ts block, skipped or not, is also type-checked against src/.
 
 const root = new URL('../../', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -190,6 +190,25 @@ describe('every code block in README.md runs against npm start', () => {
       it(title, () => runner(block));
     }
   }
+});
+
+describe('the ts blocks, skipped ones too, type-check against the package', () => {
+  it('tsc with the strict test configuration, tokengate/* resolved to src/', async () => {
+    const ts = blocks.filter((block) => block.lang === 'ts');
+    expect(ts.length).toBeGreaterThan(0);
+    // Inside the repo (test-results/ is ignored), so the examples' own imports (idb-keyval) resolve.
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    const dir = mkdtempSync(join(root, 'test-results', 'readme-typecheck-'));
+    try {
+      for (const block of ts) writeFileSync(join(dir, `readme-line-${block.line}.ts`), block.code);
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: join(root, 'tsconfig.test.json'), include: ['*.ts'] }));
+      const result = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], {});
+      expect(result.stdout.replace(/[^\s(]*readme-line-(\d+)\.ts/g, 'README.md block at line $1'), result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('reading the blocks', () => {
