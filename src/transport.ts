@@ -91,8 +91,9 @@ export async function readText(response: Response, options: ReadOptions): Promis
   if (response.body === null) return '';
   const reader = response.body.getReader();
   const { signal, failure } = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
-  // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal.
-  const stop = (): Promise<void> => cancel(reader);
+  // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal. The listener
+  // returns nothing: an event listener's promise is ignored, and workerd warns about every one.
+  const stop = (): void => void cancel(reader);
   signal.addEventListener('abort', stop);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -105,7 +106,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
     }
     signal.throwIfAborted();
   } catch (error) {
-    await stop();
+    await cancel(reader);
     throw failure(error, `Reading the ${options.label} answer`, status);
   } finally {
     signal.removeEventListener('abort', stop);

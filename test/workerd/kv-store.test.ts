@@ -4,7 +4,7 @@
  * no canary; a changed character, a value moved to another key or an unknown key id reads as a miss.
  * The KV tests use the project's real (Miniflare) `TOKENS` namespace; TTLs are read off a recorder.
  */
-// @ts-ignore -- tsconfig.test.json has no Workers types; vitest-pool-workers provides this module in workerd.
+// @ts-ignore -- tsconfig.test.json has no Workers types; @cloudflare/vitest-plugin provides this module in workerd.
 import { env } from 'cloudflare:workers';
 import type { TokenSet } from 'tokengate';
 import { afterEach, describe, expect, it, vi } from 'vitest';

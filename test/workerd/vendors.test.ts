@@ -112,7 +112,8 @@ function world(options: { realSlow?: boolean } = {}): World {
 
   const fetch: FetchLike = async (input, init) => {
     const request = new Request(input, init);
-    const body = await request.clone().text();
+    // Bytes, then decode: workerd warns when .text() reads a form body.
+    const body = new TextDecoder().decode(await request.clone().arrayBuffer());
     seen.push({
       method: request.method,
       url: request.url,
