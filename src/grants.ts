@@ -1,11 +1,44 @@
 import { ERR_NO_GRANT, TokenGateError } from './errors.js';
-import { scopeList, type Profile, type Scope } from './profile.js';
+import { scopeList, type BodyEncoding, type Profile, type Scope } from './profile.js';
 import { processTokenResponse } from './token-response.js';
 import { send } from './transport.js';
 import type { RequestOptions, TokenSet } from './types.js';
 
 /** Parameters whose values are credentials and must never appear in a message. */
-const SENSITIVE = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'password', 'assertion'] as const;
+const SENSITIVE = ['client_secret', 'client_assertion', 'code', 'code_verifier', 'refresh_token', 'password', 'assertion', 'token'] as const;
+
+/** A request sent by {@link postWithClientAuth}: its answer, and every credential it carried for redaction. */
+export interface SentRequest {
+  response: Response;
+  params: Record<string, string>;
+  secrets: (string | undefined)[];
+  label: string;
+  timeout: number | undefined;
+}
+
+/**
+ * POSTs parameters with the profile's client authentication (RFC 6749 §2.3; the token, revocation,
+ * introspection and PAR endpoints all take it) through the one transport: timeout, signal, no redirects.
+ */
+export async function postWithClientAuth(
+  profile: Profile,
+  url: string,
+  endpoint: string,
+  grantParams: Readonly<Record<string, string>>,
+  options: RequestOptions,
+  encoding: BodyEncoding = profile.bodyEncoding,
+): Promise<SentRequest> {
+  const params: Record<string, string> = { ...grantParams };
+  const headers = new Headers({ accept: 'application/json' });
+  await profile.clientAuth(params, headers);
+  // Exactly this value: Instabox's document names it as the required Content-Type.
+  headers.set('content-type', encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded');
+  const body = encoding === 'json' ? JSON.stringify(params) : new URLSearchParams(params).toString();
+  const label = `${profile.name} ${endpoint} endpoint`;
+  const timeout = options.timeout ?? profile.timeout;
+  const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
+  return { response, params, label, timeout, secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)] };
+}
 
 /**
  * Sends one token request with the profile's client authentication and body encoding, then checks
@@ -18,30 +51,11 @@ export async function requestToken(
   grantParams: Readonly<Record<string, string>>,
   options: RequestOptions & { previousRefreshToken?: string | undefined } = {},
 ): Promise<TokenSet> {
-  const params: Record<string, string> = { ...grantParams };
-  const headers = new Headers({ accept: 'application/json' });
-  profile.clientAuth(params, headers);
-  let body: string;
-  if (profile.bodyEncoding === 'json') {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(params);
-  } else {
-    // Exactly this value: Instabox's document names it as the required Content-Type.
-    headers.set('content-type', 'application/x-www-form-urlencoded');
-    body = new URLSearchParams(params).toString();
-  }
-  const label = `${profile.name} token endpoint`;
-  const timeout = options.timeout ?? profile.timeout;
-  const response = await send(profile.tokenUrl, { method: 'POST', headers, body }, {
-    label,
-    fetch: options.fetch ?? profile.fetch,
-    signal: options.signal,
-    timeout,
-  });
+  const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
   const requestedScope = params['scope'] ?? params['scopes'];
   return processTokenResponse(profile, response, {
     label,
-    secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)],
+    secrets,
     receivedAt: (options.now ?? Date.now)(),
     previousRefreshToken: options.previousRefreshToken,
     requestedScope: requestedScope === undefined ? undefined : requestedScope.split(profile.scopeSeparator).filter(Boolean),

@@ -17,6 +17,14 @@ export interface Profile {
   readonly authorizeUrl?: string | undefined;
   /** Base URL of the vendor's API, for `createApiClient` and the Worker proxy. */
   readonly apiBaseUrl?: string | undefined;
+  /** RFC 7009 token revocation endpoint. */
+  readonly revocationUrl?: string | undefined;
+  /** RFC 7662 token introspection endpoint. */
+  readonly introspectionUrl?: string | undefined;
+  /** RFC 9126 pushed authorization request endpoint. */
+  readonly parUrl?: string | undefined;
+  /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
+  readonly requirePar?: boolean | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */
