@@ -4,6 +4,8 @@ export { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAu
 export type { ClientAuthentication, ClientAuthMethod } from './client-auth.js';
 export { importClientKey } from './client-assertion.js';
 export type { ClientKey, ClientKeyOptions } from './client-assertion.js';
+export { createDpop, generateDpopKeyPair, withDpop, dpopHtu, dpopAth } from './dpop.js';
+export type { DPoP, DPoPOptions } from './dpop.js';
 export { revokeToken } from './revocation.js';
 export type { TokenTypeHint, TokenRequestOptions } from './revocation.js';
 export { introspectToken } from './introspection.js';
