@@ -1,7 +1,7 @@
-import { ERR_NO_GRANT, TokenGateError } from './errors.js';
+import { ERR_INVALID_CONFIG, ERR_NO_GRANT, TokenGateError } from './errors.js';
 import { scopeList, type BodyEncoding, type Profile, type Scope } from './profile.js';
-import { processTokenResponse } from './token-response.js';
-import { send } from './transport.js';
+import { errorFromAnswer, processTokenResponse } from './token-response.js';
+import { readJson, send } from './transport.js';
 import type { RequestOptions, TokenSet } from './types.js';
 
 /** Parameters whose values are credentials and must never appear in a message. */
@@ -38,6 +38,27 @@ export async function postWithClientAuth(
   const timeout = options.timeout ?? profile.timeout;
   const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
   return { response, params, label, timeout, secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)] };
+}
+
+/**
+ * POSTs form parameters with the client's authentication to the profile's revocation, introspection
+ * or PAR endpoint, and turns a non-2xx answer into the usual typed, redacted error. The caller reads
+ * the 2xx answer.
+ */
+export async function postToEndpoint(
+  profile: Profile,
+  endpoint: 'revocation' | 'introspection' | 'par',
+  params: Readonly<Record<string, string>>,
+  options: RequestOptions,
+): Promise<SentRequest> {
+  const url = profile[`${endpoint}Url`];
+  if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
+  const sent = await postWithClientAuth(profile, url, endpoint, params, options, 'form');
+  if (!sent.response.ok) {
+    const body = await readJson(sent.response, { label: sent.label, maxBytes: profile.maxResponseBytes, timeout: sent.timeout, signal: options.signal });
+    throw errorFromAnswer(profile, sent.response, body, sent.label, [...profile.secrets, ...sent.secrets]);
+  }
+  return sent;
 }
 
 /**

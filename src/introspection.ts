@@ -1,5 +1,6 @@
 import { ERR_INVALID_RESPONSE, TokenGateError } from './errors.js';
-import { postToken, type TokenRequestOptions } from './revocation.js';
+import { postToEndpoint } from './grants.js';
+import { tokenParams, type TokenRequestOptions } from './revocation.js';
 import { expectJson } from './token-response.js';
 import { readJson } from './transport.js';
 import type { Profile } from './profile.js';
@@ -28,7 +29,7 @@ export interface IntrospectionResponse {
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
  */
 export async function introspectToken(profile: Profile, token: string, options: TokenRequestOptions = {}): Promise<IntrospectionResponse> {
-  const { response, label } = await postToken(profile, 'introspection', token, options);
+  const { response, label } = await postToEndpoint(profile, 'introspection', tokenParams(token, options), options);
   const body = await readJson(response, { label, maxBytes: profile.maxResponseBytes, timeout: options.timeout ?? profile.timeout, signal: options.signal });
   const value = expectJson(body, response.status, label) as IntrospectionResponse | null;
   if (typeof value !== 'object' || value === null || typeof value.active !== 'boolean') {

@@ -1,6 +1,6 @@
 import type { ClientAuthentication } from './client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from './errors.js';
-import type { FetchLike } from './types.js';
+import type { FetchLike, RequestOptions } from './types.js';
 
 /** How a token request's parameters go on the wire. */
 export type BodyEncoding = 'form' | 'json';
@@ -25,6 +25,8 @@ export interface Profile {
   readonly parUrl?: string | undefined;
   /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
   readonly requirePar?: boolean | undefined;
+  /** Pushes an authorization request and answers its `request_uri` (`withPar` sets it; RFC 9126 §2). */
+  readonly pushAuthorization?: ((profile: Profile, params: Record<string, string>, options: RequestOptions) => Promise<string>) | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */

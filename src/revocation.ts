@@ -1,8 +1,6 @@
-import { ERR_INVALID_CONFIG, TokenGateError } from './errors.js';
-import { postWithClientAuth } from './grants.js';
+import { postToEndpoint } from './grants.js';
 import type { Profile } from './profile.js';
-import { errorFromAnswer } from './token-response.js';
-import { readJson, readText } from './transport.js';
+import { readText } from './transport.js';
 import type { RequestOptions } from './types.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1 `token_type_hint`: the registered values, or the server's own. */
@@ -13,24 +11,9 @@ export interface TokenRequestOptions extends RequestOptions {
   hint?: TokenTypeHint;
 }
 
-/**
- * POSTs `token` (and its hint) with the profile's client authentication to one of its endpoints, and
- * turns a non-2xx answer into the usual typed, redacted error.
- */
-export async function postToken(
-  profile: Profile,
-  endpoint: 'revocation' | 'introspection',
-  token: string,
-  options: TokenRequestOptions,
-): Promise<{ response: Response; label: string }> {
-  const url = profile[`${endpoint}Url`];
-  if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
-  const params: Record<string, string> = { token, ...(options.hint === undefined ? {} : { token_type_hint: options.hint }) };
-  const sent = await postWithClientAuth(profile, url, endpoint, params, options, 'form');
-  const read = { label: sent.label, maxBytes: profile.maxResponseBytes, timeout: sent.timeout, signal: options.signal };
-  if (!sent.response.ok) throw errorFromAnswer(profile, sent.response, await readJson(sent.response, read), sent.label, [...profile.secrets, ...sent.secrets]);
-  return sent;
-}
+/** The `token` and `token_type_hint` parameters of RFC 7009 §2.1 and RFC 7662 §2.1. */
+export const tokenParams = (token: string, options: TokenRequestOptions): Record<string, string> =>
+  options.hint === undefined ? { token } : { token, token_type_hint: options.hint };
 
 /**
  * Revokes a token at the server (RFC 7009): resolves once the server answered 200, which it also does
@@ -39,7 +22,7 @@ export async function postToken(
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
  */
 export async function revokeToken(profile: Profile, token: string, options: TokenRequestOptions = {}): Promise<void> {
-  const { response, label } = await postToken(profile, 'revocation', token, options);
+  const { response, label } = await postToEndpoint(profile, 'revocation', tokenParams(token, options), options);
   // The body means nothing (§2.2), but it is read, capped, so the connection is free for the next request.
   await readText(response, { label, maxBytes: profile.maxResponseBytes, timeout: options.timeout ?? profile.timeout, signal: options.signal });
 }

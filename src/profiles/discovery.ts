@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { importClientKey } from '../client-assertion.js';
+import { withPar } from '../par.js';
 import { ERR_INVALID_CONFIG, ERR_INVALID_METADATA, TokenGateError } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { errorFromAnswer } from '../token-response.js';
@@ -61,18 +62,18 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
     authorizeUrl: metadata.authorization_endpoint,
     revocationUrl: metadata.revocation_endpoint,
     introspectionUrl: metadata.introspection_endpoint,
-    parUrl: metadata.pushed_authorization_request_endpoint,
   };
-  return oauth2({
+  const profile = oauth2({
     ...profileOptions,
     auth,
     ...(clientKey === undefined ? {} : { clientKey }),
     issuer: metadata.issuer,
     requireIss: metadata.authorization_response_iss_parameter_supported === true,
-    requirePar: metadata.require_pushed_authorization_requests === true,
     tokenUrl: metadata.token_endpoint,
     ...Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
   });
+  const par = metadata.pushed_authorization_request_endpoint;
+  return par === undefined ? profile : withPar(profile, { url: par, required: metadata.require_pushed_authorization_requests === true });
 }
 
 /**

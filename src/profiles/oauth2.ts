@@ -25,10 +25,6 @@ export interface OAuth2Options extends CommonProfileOptions {
   revocationUrl?: string;
   /** RFC 7662 introspection endpoint, for `introspectToken`. */
   introspectionUrl?: string;
-  /** RFC 9126 pushed authorization request endpoint; `startAuthorization` pushes when asked or required. */
-  parUrl?: string;
-  /** The server only takes pushed authorization requests. */
-  requirePar?: boolean;
   clientId: string;
   clientSecret?: string;
   /**
@@ -106,7 +102,7 @@ export function oauth2(options: OAuth2Options): Profile {
   const scope = scopeList(options.scope);
   const grant = grantParams(options.grant, secret !== undefined || key !== undefined);
   const endpoints: Record<string, string | undefined> = {};
-  for (const name of ['authorizeUrl', 'apiBaseUrl', 'revocationUrl', 'introspectionUrl', 'parUrl'] as const) {
+  for (const name of ['authorizeUrl', 'apiBaseUrl', 'revocationUrl', 'introspectionUrl'] as const) {
     const value = options[name];
     if (value !== undefined) endpoints[name] = checkEndpoint(name, value);
   }
@@ -115,7 +111,6 @@ export function oauth2(options: OAuth2Options): Profile {
     name: options.name ?? 'oauth2',
     clientId,
     tokenUrl,
-    requirePar: options.requirePar,
     issuer: options.issuer,
     requireIss: options.requireIss,
     clientAuth,

@@ -158,3 +158,62 @@ describe('JWT client authentication (RFC 7523, OpenID Connect Core §9)', () => 
     await expect(clientCredentialsGrant(wrong)).rejects.toMatchObject({ code: 'invalid_client' });
   });
 });
+
+describe('pushed authorization requests (RFC 9126)', () => {
+  let strict: AuthServer;
+  beforeAll(async () => {
+    strict = await startAuthServer({ requirePar: true, clients: [{ client_id: 'tokengate-pkjwt-es256', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [es256.publicJwk] } }] });
+  });
+  afterAll(() => strict.close());
+
+  const onlyReference = (url: string, clientId: string) => {
+    const query = new URL(url).searchParams;
+    expect([...query.keys()].sort()).toEqual(['client_id', 'request_uri']);
+    expect(query.get('client_id')).toBe(clientId);
+    expect(query.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+  };
+
+  it('par: true pushes (with Basic), the browser URL carries only client_id + request_uri, and the flow completes', async () => {
+    expect(basic.parUrl).toBe(`${server.issuer}/request`);
+    expect(basic.requirePar).toBe(false);
+    const before = server.requests.length;
+    const tx = await startAuthorization(basic, { redirectUri: CLIENTS.redirectUri, scope: ['read'], par: true });
+    expect(server.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /request']);
+    onlyReference(tx.url, CLIENTS.basic.clientId);
+    const callback = await followAuthorization(tx.url);
+    await expect(completeAuthorization(basic, tx, callback)).resolves.toMatchObject({ tokenType: 'Bearer', scope: ['read'] });
+  });
+
+  it('without par (and a server that does not require it) nothing is pushed', async () => {
+    const before = server.requests.length;
+    const tx = await startAuthorization(basic, { redirectUri: CLIENTS.redirectUri });
+    expect(server.requests.length).toBe(before);
+    expect(new URL(tx.url).searchParams.get('code_challenge')).toBeTruthy();
+  });
+
+  it('a server that requires PAR gets every request pushed, with the client assertion; an unpushed one is refused', async () => {
+    const profile = await discover(strict.issuer, { clientId: 'tokengate-pkjwt-es256', clientKey: await importClientKey(es256.privateJwk) });
+    expect(profile.requirePar).toBe(true);
+    const before = strict.requests.length;
+    const tx = await startAuthorization(profile, { redirectUri: CLIENTS.redirectUri, scope: ['read'] });
+    expect(strict.requests.slice(before).map((r) => r.path)).toEqual(['/request']);
+    onlyReference(tx.url, 'tokengate-pkjwt-es256');
+    await expect(completeAuthorization(profile, tx, await followAuthorization(tx.url))).resolves.toMatchObject({ tokenType: 'Bearer' });
+
+    const unpushed = await startAuthorization(profile, { redirectUri: CLIENTS.redirectUri, scope: ['read'], par: false });
+    const refused = new URL(await followAuthorization(unpushed.url)).searchParams;
+    expect(refused.get('error')).toBe('invalid_request');
+  });
+
+  it('a refused push is a typed OAuthError that names no secret, and nothing reaches the browser', async () => {
+    const wrong = await discover(server.issuer, { clientId: CLIENTS.basic.clientId, clientSecret: 'CANARY-wrong-secret-par-1' });
+    const error = await startAuthorization(wrong, { redirectUri: CLIENTS.redirectUri, par: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OAuthError', code: 'invalid_client', status: 401 });
+    expect(`${String(error)} ${JSON.stringify(error)}`).not.toContain('CANARY');
+  });
+
+  it('par: true on a profile without a PAR endpoint is a configuration error', async () => {
+    const bare = oauth2({ clientId: 'x', tokenUrl: basic.tokenUrl, authorizeUrl: basic.authorizeUrl! });
+    await expect(startAuthorization(bare, { redirectUri: CLIENTS.redirectUri, par: true })).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+  });
+});
