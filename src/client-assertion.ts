@@ -41,7 +41,7 @@ const RS256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication
  */
 export async function importClientKey(
-  key: JsonWebKey | string | Uint8Array<ArrayBuffer> | CryptoKey | { secret: string },
+  key: (JsonWebKey & { kid?: string }) | string | Uint8Array<ArrayBuffer> | CryptoKey | { secret: string },
   options: ClientKeyOptions = {},
 ): Promise<ClientKey> {
   let cryptoKey: CryptoKey;

@@ -1,5 +1,5 @@
 import { ERR_INVALID_CONFIG, ERR_NO_GRANT, TokenGateError } from './errors.js';
-import { scopeList, type BodyEncoding, type Profile, type Scope } from './profile.js';
+import { scopeList, type Profile, type Scope } from './profile.js';
 import { errorFromAnswer, processTokenResponse } from './token-response.js';
 import { readJson, send } from './transport.js';
 import type { RequestOptions, TokenSet } from './types.js';
@@ -26,14 +26,14 @@ export async function postWithClientAuth(
   endpoint: string,
   grantParams: Readonly<Record<string, string>>,
   options: RequestOptions,
-  encoding: BodyEncoding = profile.bodyEncoding,
 ): Promise<SentRequest> {
+  const json = profile.bodyEncoding === 'json';
   const params: Record<string, string> = { ...grantParams };
   const headers = new Headers({ accept: 'application/json' });
   await profile.clientAuth(params, headers);
   // Exactly this value: Instabox's document names it as the required Content-Type.
-  headers.set('content-type', encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded');
-  const body = encoding === 'json' ? JSON.stringify(params) : new URLSearchParams(params).toString();
+  headers.set('content-type', json ? 'application/json' : 'application/x-www-form-urlencoded');
+  const body = json ? JSON.stringify(params) : new URLSearchParams(params).toString();
   const label = `${profile.name} ${endpoint} endpoint`;
   const timeout = options.timeout ?? profile.timeout;
   const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
@@ -41,8 +41,8 @@ export async function postWithClientAuth(
 }
 
 /**
- * POSTs form parameters with the client's authentication to the profile's revocation, introspection
- * or PAR endpoint, and turns a non-2xx answer into the usual typed, redacted error. The caller reads
+ * POSTs parameters with the client's authentication to the profile's revocation, introspection or
+ * PAR endpoint (in the profile's body encoding: a form for every standard profile), and turns a non-2xx answer into the usual typed, redacted error. The caller reads
  * the 2xx answer.
  */
 export async function postToEndpoint(
@@ -53,7 +53,7 @@ export async function postToEndpoint(
 ): Promise<SentRequest> {
   const url = profile[`${endpoint}Url`];
   if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
-  const sent = await postWithClientAuth(profile, url, endpoint, params, options, 'form');
+  const sent = await postWithClientAuth(profile, url, endpoint, params, options);
   if (!sent.response.ok) {
     const body = await readJson(sent.response, { label: sent.label, maxBytes: profile.maxResponseBytes, timeout: sent.timeout, signal: options.signal });
     throw errorFromAnswer(profile, sent.response, body, sent.label, [...profile.secrets, ...sent.secrets]);
