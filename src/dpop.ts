@@ -75,7 +75,8 @@ async function isNonceChallenge(response: Response): Promise<boolean> {
  */
 export async function createDpop(options: DPoPOptions = {}): Promise<DPoP> {
   const keyPair = options.keyPair ?? (await generateDpopKeyPair());
-  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
+  // Workers' types return ArrayBuffer | JsonWebKey for every format.
+  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', keyPair.publicKey)) as JsonWebKey;
   const jwk = { kty, crv, x, y } as JsonWebKey;
   const nonces = options.nonces ?? new Map<string, string>();
   const proof: DPoP['proof'] = async (method, url, { accessToken, nonce = nonces.get(new URL(url).origin) } = {}) =>
