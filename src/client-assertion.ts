@@ -2,6 +2,7 @@ import type { ClientAuthentication } from './client-auth.js';
 import { utf8 } from './encoding.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from './errors.js';
 import { epochSeconds, jwsAlgorithm, jwtId, signJwt } from './jws.js';
+import type { Jwk, WebCryptoKey } from './types.js';
 
 /**
  * A client's JWT signing key, for `oauth2({ clientKey })` and `discover(issuer, { clientKey })`: an
@@ -41,10 +42,10 @@ const RS256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication
  */
 export async function importClientKey(
-  key: (JsonWebKey & { kid?: string }) | string | Uint8Array<ArrayBuffer> | CryptoKey | { secret: string },
+  key: Jwk | string | Uint8Array<ArrayBuffer> | WebCryptoKey | { secret: string },
   options: ClientKeyOptions = {},
 ): Promise<ClientKey> {
-  let cryptoKey: CryptoKey;
+  let cryptoKey: WebCryptoKey;
   let kid = options.kid;
   try {
     if (typeof key === 'object' && 'secret' in key) {
@@ -54,13 +55,13 @@ export async function importClientKey(
       const tries = options.alg === 'RS256' ? [RS256] : options.alg === 'ES256' ? [ES256] : [ES256, RS256];
       cryptoKey = await firstImport(tries.map((algorithm) => () => crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign'])));
     } else if ('kty' in key) {
-      kid ??= (key as { kid?: string }).kid;
+      kid ??= (key as Jwk).kid;
       // Only the key members: `alg`, `use` or `key_ops` of a published JWK must not make the import fail.
-      const { kty, d, n, e, p, q, dp, dq, qi, crv, x, y } = key as JsonWebKey;
+      const { kty, d, n, e, p, q, dp, dq, qi, crv, x, y } = key as Jwk;
       const jwk = { kty, d, n, e, p, q, dp, dq, qi, crv, x, y } as JsonWebKey;
       cryptoKey = await crypto.subtle.importKey('jwk', jwk, kty === 'RSA' ? RS256 : ES256, false, ['sign']);
     } else {
-      cryptoKey = key as CryptoKey;
+      cryptoKey = key as WebCryptoKey;
     }
   } catch (cause) {
     // The cause names the key format problem, never its material.

@@ -2,7 +2,7 @@ import { base64url, utf8 } from './encoding.js';
 import { epochSeconds, jwtId, signJwt } from './jws.js';
 import type { Profile } from './profile.js';
 import { readText } from './transport.js';
-import type { FetchLike } from './types.js';
+import type { FetchLike, Jwk, WebCryptoKeyPair } from './types.js';
 
 /**
  * A DPoP key and what it does: proofs, and a fetch that adds them. Holds the key pair, never its
@@ -11,9 +11,9 @@ import type { FetchLike } from './types.js';
  * @see https://www.rfc-editor.org/rfc/rfc9449
  */
 export interface DPoP {
-  readonly keyPair: CryptoKeyPair;
+  readonly keyPair: WebCryptoKeyPair;
   /** The public key as the proofs carry it (`kty`, `crv`, `x`, `y`). */
-  readonly jwk: JsonWebKey;
+  readonly jwk: Jwk;
   /**
    * One proof for one request (RFC 9449 §4.2): a fresh `jti`, `htm`, `htu` without query and fragment,
    * `iat`; `ath` when it goes with an access token; `nonce` when given (default: the cached one of
@@ -30,7 +30,7 @@ export interface DPoP {
 
 export interface DPoPOptions {
   /** An existing key pair (the one kept with the tokens: `loadDpopKeyPair` of `tokengate/browser`). Default: a new one. */
-  keyPair?: CryptoKeyPair;
+  keyPair?: WebCryptoKeyPair;
   /** Server nonces by origin; share one map between handles that talk to the same servers. */
   nonces?: Map<string, string>;
   /** Injectable clock (epoch ms) for `iat`. */
@@ -38,7 +38,7 @@ export interface DPoPOptions {
 }
 
 /** A new ES256 key pair for DPoP; the private key cannot be exported. */
-export function generateDpopKeyPair(): Promise<CryptoKeyPair> {
+export function generateDpopKeyPair(): Promise<WebCryptoKeyPair> {
   return crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 }
 
@@ -76,8 +76,8 @@ async function isNonceChallenge(response: Response): Promise<boolean> {
 export async function createDpop(options: DPoPOptions = {}): Promise<DPoP> {
   const keyPair = options.keyPair ?? (await generateDpopKeyPair());
   // Workers' types return ArrayBuffer | JsonWebKey for every format.
-  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', keyPair.publicKey)) as JsonWebKey;
-  const jwk = { kty, crv, x, y } as JsonWebKey;
+  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', keyPair.publicKey as CryptoKey)) as Jwk;
+  const jwk = { kty, crv, x, y } as Jwk;
   const nonces = options.nonces ?? new Map<string, string>();
   const proof: DPoP['proof'] = async (method, url, { accessToken, nonce = nonces.get(new URL(url).origin) } = {}) =>
     signJwt(

@@ -27,4 +27,4 @@ export type { TokenStore } from './store.js';
 export { processTokenResponse } from './token-response.js';
 export { createTokenSource, storeKey } from './token-source.js';
 export type { TokenSource, TokenSourceOptions, GetTokenOptions, LockFn } from './token-source.js';
-export type { TokenSet, FetchLike, RequestOptions } from './types.js';
+export type { TokenSet, FetchLike, RequestOptions, WebCryptoKey, WebCryptoKeyPair, Jwk } from './types.js';

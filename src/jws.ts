@@ -1,4 +1,5 @@
 import { base64url, randomBytes, utf8 } from './encoding.js';
+import type { WebCryptoKey } from './types.js';
 
 /** The JWS algorithms tokengate signs with (RFC 7518 §3.1), from the WebCrypto key's algorithm. */
 export type JwsAlgorithm = 'ES256' | 'RS256' | 'HS256';
@@ -6,7 +7,7 @@ export type JwsAlgorithm = 'ES256' | 'RS256' | 'HS256';
 const ALGORITHMS: Readonly<Record<string, JwsAlgorithm>> = { ECDSA: 'ES256', 'RSASSA-PKCS1-v1_5': 'RS256', HMAC: 'HS256' };
 
 /** The JWS `alg` of a WebCrypto signing key (P-256 ECDSA, RSASSA-PKCS1-v1_5 or HMAC, each over SHA-256). */
-export function jwsAlgorithm(key: CryptoKey): JwsAlgorithm | undefined {
+export function jwsAlgorithm(key: WebCryptoKey): JwsAlgorithm | undefined {
   return ALGORITHMS[key.algorithm.name];
 }
 
@@ -18,9 +19,9 @@ const encode = (value: unknown): string => base64url(utf8.encode(JSON.stringify(
  *
  * @see https://www.rfc-editor.org/rfc/rfc7515#section-3.1
  */
-export async function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: CryptoKey): Promise<string> {
+export async function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: WebCryptoKey): Promise<string> {
   const input = `${encode({ alg: jwsAlgorithm(key), ...header })}.${encode(payload)}`;
-  const signature = await crypto.subtle.sign({ name: key.algorithm.name, hash: 'SHA-256' }, key, utf8.encode(input));
+  const signature = await crypto.subtle.sign({ name: key.algorithm.name, hash: 'SHA-256' }, key as CryptoKey, utf8.encode(input));
   return `${input}.${base64url(new Uint8Array(signature))}`;
 }
 

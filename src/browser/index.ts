@@ -2,7 +2,7 @@ import { createStore, del, get, set, update, type UseStore } from 'idb-keyval';
 import { generateDpopKeyPair } from '../dpop.js';
 import type { TokenStore } from '../store.js';
 import type { LockFn } from '../token-source.js';
-import type { TokenSet } from '../types.js';
+import type { TokenSet, WebCryptoKeyPair } from '../types.js';
 
 /**
  * A token store in IndexedDB (idb-keyval), shared by every tab of the origin. Values are stored as
@@ -34,13 +34,13 @@ export const webLock: LockFn = <T>(name: string, task: () => Promise<T>): Promis
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-2
  */
-export async function loadDpopKeyPair(name: string, options: { database?: string; objectStore?: string } = {}): Promise<CryptoKeyPair> {
+export async function loadDpopKeyPair(name: string, options: { database?: string; objectStore?: string } = {}): Promise<WebCryptoKeyPair> {
   const db: UseStore = createStore(options.database ?? 'tokengate-dpop', options.objectStore ?? 'keys');
-  const stored = await get<CryptoKeyPair>(name, db);
+  const stored = await get<WebCryptoKeyPair>(name, db);
   if (stored !== undefined) return stored;
   const made = await generateDpopKeyPair();
-  await update<CryptoKeyPair>(name, (existing) => existing ?? made, db);
-  return (await get<CryptoKeyPair>(name, db))!;
+  await update<WebCryptoKeyPair>(name, (existing) => existing ?? made, db);
+  return (await get<WebCryptoKeyPair>(name, db))!;
 }
 
 /** Forgets the DPoP key pair named `name` (unlink: tokens bound to it are useless now). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deleteDpopKeyPair, loadDpopKeyPair } from '../../src/browser/index.js';
-import { createDpop } from '../../src/index.js';
+import { createDpop, type WebCryptoKeyPair } from '../../src/index.js';
 
 // Runs in Chromium only: the key pair lives in the real IndexedDB.
 describe('the DPoP key in IndexedDB', () => {
@@ -13,17 +13,17 @@ describe('the DPoP key in IndexedDB', () => {
     const proof = await reloaded.proof('GET', 'https://api.example/me');
     const [h, p, s] = proof.split('.') as [string, string, string];
     const signature = Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    const publicKey = await crypto.subtle.importKey('jwk', first.jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const publicKey = await crypto.subtle.importKey('jwk', first.jwk as JsonWebKey, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
     await expect(crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, publicKey, signature, new TextEncoder().encode(`${h}.${p}`))).resolves.toBe(true);
     expect(reloaded.keyPair.privateKey.extractable).toBe(false);
-    await expect(crypto.subtle.exportKey('jwk', reloaded.keyPair.privateKey)).rejects.toThrow();
-    await expect(crypto.subtle.exportKey('pkcs8', reloaded.keyPair.privateKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey('jwk', reloaded.keyPair.privateKey as CryptoKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey('pkcs8', reloaded.keyPair.privateKey as CryptoKey)).rejects.toThrow();
   });
 
   it('two tabs loading at once get one key; another name gets another; deleting starts over', async () => {
     const database = `tokengate-dpop-test-${crypto.randomUUID()}`;
     const [a, b] = await Promise.all([loadDpopKeyPair('shop', { database }), loadDpopKeyPair('shop', { database })]);
-    const jwk = async (pair: CryptoKeyPair) => (await createDpop({ keyPair: pair })).jwk;
+    const jwk = async (pair: WebCryptoKeyPair) => (await createDpop({ keyPair: pair })).jwk;
     expect(await jwk(a)).toEqual(await jwk(b));
     expect(await jwk(await loadDpopKeyPair('other', { database }))).not.toEqual(await jwk(a));
     await deleteDpopKeyPair('shop', { database });

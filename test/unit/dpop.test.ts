@@ -32,7 +32,7 @@ describe('DPoP proofs', () => {
   it('the private key cannot be exported', async () => {
     const dpop = await createDpop();
     expect(dpop.keyPair.privateKey.extractable).toBe(false);
-    await expect(crypto.subtle.exportKey('jwk', dpop.keyPair.privateKey)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey('jwk', dpop.keyPair.privateKey as CryptoKey)).rejects.toThrow();
   });
 
   it('htu drops query and fragment and normalizes scheme, host and default port', () => {
