@@ -65,12 +65,9 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   query.set('state', state);
   query.set('code_challenge', challenge);
   query.set('code_challenge_method', method);
-  if (options.par ?? profile.requirePar) {
-    if (!profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
-    // RFC 9126 §4: everything goes to the server directly; the browser carries only the reference.
-    url.search = new URLSearchParams({ client_id: profile.clientId, request_uri: await profile.pushAuthorization(profile, Object.fromEntries(query), options) }).toString();
-  }
-  return { url: url.href, state, codeVerifier: verifier, redirectUri };
+  const push = options.par ?? profile.requirePar;
+  if (push && !profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
+  return { url: push ? await profile.pushAuthorization!(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
 }
 
 function checkRedirectUri(value: string): string {

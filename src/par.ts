@@ -38,6 +38,11 @@ export function withPar<P extends Profile>(profile: P, options: { url: string; r
     ...profile,
     parUrl: checkEndpoint('parUrl', options.url),
     requirePar: options.required === true,
-    pushAuthorization: async (pushing, params, request) => (await pushAuthorizationRequest(pushing, params, request)).requestUri,
+    pushAuthorization: async (pushing, url, request) => {
+      const { requestUri } = await pushAuthorizationRequest(pushing, Object.fromEntries(url.searchParams), request);
+      // RFC 9126 §4: everything went to the server directly; the browser carries only the reference.
+      url.search = new URLSearchParams({ client_id: pushing.clientId, request_uri: requestUri }).toString();
+      return url.href;
+    },
   };
 }

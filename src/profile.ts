@@ -25,8 +25,11 @@ export interface Profile {
   readonly parUrl?: string | undefined;
   /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
   readonly requirePar?: boolean | undefined;
-  /** Pushes an authorization request and answers its `request_uri` (`withPar` sets it; RFC 9126 §2). */
-  readonly pushAuthorization?: ((profile: Profile, params: Record<string, string>, options: RequestOptions) => Promise<string>) | undefined;
+  /**
+   * Pushes the authorization request `url` carries and answers the URL the browser goes to instead,
+   * with only `client_id` and `request_uri` (`withPar` sets it; RFC 9126 §2, §4).
+   */
+  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions) => Promise<string>) | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */

@@ -17,6 +17,7 @@ export interface ApiClientOptions extends Omit<Options, 'prefix' | 'baseUrl'> {
 }
 
 const SENT_TOKEN = /^(?:Bearer|DPoP) (.+)$/;
+const isDpop = (headers: Headers): boolean => /^DPoP /.test(headers.get('authorization') ?? '');
 
 /**
  * A ky instance that sends `Authorization: Bearer` from the token source to `prefix`'s origin only,
@@ -45,11 +46,11 @@ export function createApiClient(options: ApiClientOptions): KyInstance {
     return new Request(request, { headers });
   };
   const base = kyOptions.fetch;
-  // RFC 9449 §7: the proof (with ath) goes with the token, so only to the API's origin.
+  // RFC 9449 §7: a proof (with ath) goes with a DPoP token, which withToken sends to the API's origin only.
   const dpopFetch = dpop?.fetch(base);
   return ky.create({
     ...kyOptions,
-    ...(dpopFetch ? { fetch: (input: string | URL | Request, init?: RequestInit) => (new URL(input instanceof Request ? input.url : input).origin === origin ? dpopFetch : base ?? fetch)(input, init) } : {}),
+    ...(dpopFetch ? { fetch: (input: string | URL | Request, init?: RequestInit) => (isDpop(input instanceof Request ? input.headers : new Headers(init?.headers)) ? dpopFetch : base ?? fetch)(input, init) } : {}),
     prefix,
     hooks: {
       ...hooks,

@@ -109,6 +109,17 @@ describe('DPoP proofs', () => {
     expect(proofOf(challenged!).payload['jti']).not.toBe(proofOf(retried!).payload['jti']);
   });
 
+  it('with the dpop option a Bearer token goes without a proof, and other origins get none', async () => {
+    const mock = mockFetch((request) => (request.url.startsWith('https://as.example') ? json({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 }) : json({ ok: true })));
+    const source = createTokenSource(oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch }));
+    const api = createApiClient({ tokenSource: source, prefix: 'https://api.example/v1', fetch: mock.fetch, dpop: await createDpop(), retry: 0 });
+    await api.get('orders').json();
+    await api.get('https://cdn.example/x').json();
+    mock.expectCount(3);
+    expect(mock.requests[1]!.headers.get('authorization')).toBe('Bearer at-1');
+    expect(mock.requests.map((r) => r.headers.get('dpop'))).toEqual([null, null, null]);
+  });
+
   it('without the dpop option a DPoP token is still refused before it leaves', async () => {
     const mock = mockFetch(() => json({ access_token: 'at-1', token_type: 'DPoP', expires_in: 3600 }));
     const source = createTokenSource(oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch }));
