@@ -122,8 +122,9 @@ export async function createDpop(options: DPoPOptions = {}): Promise<DPoP> {
 
 /**
  * The profile with DPoP on every token request (token, revocation, introspection, PAR): the server
- * binds the tokens it issues to the key. Keep the handle's key with the tokens: a refresh token bound
- * to it is useless with another key.
+ * binds the tokens it issues to the key. Keep the handle's key with the tokens (in a browser,
+ * `loadDpopKeyPair(storeKey(profile))`): a refresh token bound to it is useless with another key. The
+ * proofs ride on the profile's fetch, so give a custom fetch to the profile, not to `createTokenSource`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
