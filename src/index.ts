@@ -11,7 +11,6 @@ export { revokeToken } from './revocation.js';
 export type { TokenTypeHint, TokenRequestOptions } from './revocation.js';
 export { introspectToken } from './introspection.js';
 export type { IntrospectionResponse } from './introspection.js';
-export { signJwt } from './jws.js';
 export type { JwsAlgorithm } from './jws.js';
 export { timingSafeEqual } from './encoding.js';
 export { ErrorCode, TokenGateError, OAuthError, isTokenGateError, isOAuthError } from './errors.js';
