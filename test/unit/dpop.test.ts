@@ -70,6 +70,20 @@ describe('DPoP proofs', () => {
     expect(proofOf(mock.requests[2]!).payload['nonce']).toBe('n-1');
   });
 
+  it("a token source's retry after a 503 and after a network failure sends a new proof each time", async () => {
+    let calls = 0;
+    const mock = mockFetch((request) => {
+      calls++;
+      if (calls === 2) throw new TypeError('connection reset');
+      return calls === 1 ? json({ error: 'temporarily_unavailable' }, 503) : json({ access_token: 'at', token_type: 'DPoP', expires_in: 60 });
+    });
+    const profile = withDpop(oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch }), await createDpop());
+    const source = createTokenSource(profile, { retries: 2, sleep: async () => {}, random: () => 0 });
+    await expect(source.getToken()).resolves.toMatchObject({ tokenType: 'DPoP' });
+    mock.expectCount(3);
+    expect(new Set(mock.requests.map((request) => proofOf(request).payload['jti'])).size).toBe(3);
+  });
+
   it('a second challenge is not retried again: two requests at most, never a loop', async () => {
     let n = 0;
     const mock = mockFetch(() => json({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': `n-${++n}` }));
