@@ -4,7 +4,7 @@ import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
 import { scopeList, type Profile, type Scope } from './profile.js';
 import { redact } from './redact.js';
-import type { RequestOptions, TokenSet } from './types.js';
+import type { FetchLike, RequestOptions, TokenSet } from './types.js';
 
 /**
  * What the app keeps across the redirect (in IndexedDB, a cookie-bound server record, ...). It holds
@@ -25,6 +25,15 @@ export interface StartAuthorizationOptions {
   scope?: Scope;
   /** More query parameters (`prompt`, `login_hint`, `resource`, ...); cannot override the protocol ones. */
   extraParams?: Readonly<Record<string, string>>;
+  /**
+   * Push the request to the profile's PAR endpoint (RFC 9126, see `withPar`; `discover()` sets it up)
+   * and send the browser only `client_id` and `request_uri`. Default: when the server requires it.
+   */
+  par?: boolean;
+  /** For the PAR request. */
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+  timeout?: number;
 }
 
 const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']);
@@ -56,7 +65,9 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   query.set('state', state);
   query.set('code_challenge', challenge);
   query.set('code_challenge_method', method);
-  return { url: url.href, state, codeVerifier: verifier, redirectUri };
+  const push = options.par ?? profile.requirePar;
+  if (push && !profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
+  return { url: push ? await profile.pushAuthorization!(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
 }
 
 function checkRedirectUri(value: string): string {

@@ -1,13 +1,14 @@
 import { base64Utf8, formEncode } from './encoding.js';
 
 /**
- * Adds a client's credentials to a token request. `params` becomes the form or JSON body; `headers`
- * are the request headers.
+ * Adds a client's credentials to a request to the token, revocation, introspection or PAR endpoint.
+ * `params` becomes the form or JSON body; `headers` are the request headers. Asynchronous for JWT
+ * assertions, which are signed per request.
  */
-export type ClientAuthentication = (params: Record<string, string>, headers: Headers) => void;
+export type ClientAuthentication = (params: Record<string, string>, headers: Headers) => void | Promise<void>;
 
 /** The registered names of RFC 7591 §2 that `oauth2({ auth })` accepts. */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt' | 'client_secret_jwt';
 
 /**
  * HTTP Basic as RFC 6749 §2.3.1 defines it: id and secret are each form-encoded first, then joined

@@ -1,11 +1,65 @@
-import { ERR_NO_GRANT, TokenGateError } from './errors.js';
+import { ERR_INVALID_CONFIG, ERR_NO_GRANT, TokenGateError } from './errors.js';
 import { scopeList, type Profile, type Scope } from './profile.js';
-import { processTokenResponse } from './token-response.js';
-import { send } from './transport.js';
+import { errorFromAnswer, processTokenResponse } from './token-response.js';
+import { readJson, send } from './transport.js';
 import type { RequestOptions, TokenSet } from './types.js';
 
 /** Parameters whose values are credentials and must never appear in a message. */
-const SENSITIVE = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'password', 'assertion'] as const;
+const SENSITIVE = ['client_secret', 'client_assertion', 'code', 'code_verifier', 'refresh_token', 'password', 'assertion', 'token'] as const;
+
+/** A request sent by {@link postWithClientAuth}: its answer, and every credential it carried for redaction. */
+export interface SentRequest {
+  response: Response;
+  params: Record<string, string>;
+  secrets: (string | undefined)[];
+  label: string;
+  timeout: number | undefined;
+}
+
+/**
+ * POSTs parameters with the profile's client authentication (RFC 6749 §2.3; the token, revocation,
+ * introspection and PAR endpoints all take it) through the one transport: timeout, signal, no redirects.
+ */
+export async function postWithClientAuth(
+  profile: Profile,
+  url: string,
+  endpoint: string,
+  grantParams: Readonly<Record<string, string>>,
+  options: RequestOptions,
+): Promise<SentRequest> {
+  const json = profile.bodyEncoding === 'json';
+  const params: Record<string, string> = { ...grantParams };
+  const headers = new Headers({ accept: 'application/json' });
+  await profile.clientAuth(params, headers);
+  // Exactly this value: Instabox's document names it as the required Content-Type.
+  headers.set('content-type', json ? 'application/json' : 'application/x-www-form-urlencoded');
+  const body = json ? JSON.stringify(params) : new URLSearchParams(params).toString();
+  const label = `${profile.name} ${endpoint} endpoint`;
+  const timeout = options.timeout ?? profile.timeout;
+  const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
+  return { response, params, label, timeout, secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)] };
+}
+
+/**
+ * POSTs parameters with the client's authentication to the profile's revocation, introspection or
+ * PAR endpoint (in the profile's body encoding: a form for every standard profile), and turns a non-2xx answer into the usual typed, redacted error. The caller reads
+ * the 2xx answer.
+ */
+export async function postToEndpoint(
+  profile: Profile,
+  endpoint: 'revocation' | 'introspection' | 'par',
+  params: Readonly<Record<string, string>>,
+  options: RequestOptions,
+): Promise<SentRequest> {
+  const url = profile[`${endpoint}Url`];
+  if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
+  const sent = await postWithClientAuth(profile, url, endpoint, params, options);
+  if (!sent.response.ok) {
+    const body = await readJson(sent.response, { label: sent.label, maxBytes: profile.maxResponseBytes, timeout: sent.timeout, signal: options.signal });
+    throw errorFromAnswer(profile, sent.response, body, sent.label, [...profile.secrets, ...sent.secrets]);
+  }
+  return sent;
+}
 
 /**
  * Sends one token request with the profile's client authentication and body encoding, then checks
@@ -18,30 +72,11 @@ export async function requestToken(
   grantParams: Readonly<Record<string, string>>,
   options: RequestOptions & { previousRefreshToken?: string | undefined } = {},
 ): Promise<TokenSet> {
-  const params: Record<string, string> = { ...grantParams };
-  const headers = new Headers({ accept: 'application/json' });
-  profile.clientAuth(params, headers);
-  let body: string;
-  if (profile.bodyEncoding === 'json') {
-    headers.set('content-type', 'application/json');
-    body = JSON.stringify(params);
-  } else {
-    // Exactly this value: Instabox's document names it as the required Content-Type.
-    headers.set('content-type', 'application/x-www-form-urlencoded');
-    body = new URLSearchParams(params).toString();
-  }
-  const label = `${profile.name} token endpoint`;
-  const timeout = options.timeout ?? profile.timeout;
-  const response = await send(profile.tokenUrl, { method: 'POST', headers, body }, {
-    label,
-    fetch: options.fetch ?? profile.fetch,
-    signal: options.signal,
-    timeout,
-  });
+  const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
   const requestedScope = params['scope'] ?? params['scopes'];
   return processTokenResponse(profile, response, {
     label,
-    secrets: [...SENSITIVE.map((name) => params[name]), headers.get('authorization')?.slice(6)],
+    secrets,
     receivedAt: (options.now ?? Date.now)(),
     previousRefreshToken: options.previousRefreshToken,
     requestedScope: requestedScope === undefined ? undefined : requestedScope.split(profile.scopeSeparator).filter(Boolean),

@@ -1,6 +1,6 @@
 import type { ClientAuthentication } from './client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from './errors.js';
-import type { FetchLike } from './types.js';
+import type { FetchLike, RequestOptions } from './types.js';
 
 /** How a token request's parameters go on the wire. */
 export type BodyEncoding = 'form' | 'json';
@@ -17,6 +17,19 @@ export interface Profile {
   readonly authorizeUrl?: string | undefined;
   /** Base URL of the vendor's API, for `createApiClient` and the Worker proxy. */
   readonly apiBaseUrl?: string | undefined;
+  /** RFC 7009 token revocation endpoint. */
+  readonly revocationUrl?: string | undefined;
+  /** RFC 7662 token introspection endpoint. */
+  readonly introspectionUrl?: string | undefined;
+  /** RFC 9126 pushed authorization request endpoint. */
+  readonly parUrl?: string | undefined;
+  /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
+  readonly requirePar?: boolean | undefined;
+  /**
+   * Pushes the authorization request `url` carries and answers the URL the browser goes to instead,
+   * with only `client_id` and `request_uri` (`withPar` sets it; RFC 9126 §2, §4).
+   */
+  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions) => Promise<string>) | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */

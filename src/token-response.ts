@@ -91,7 +91,8 @@ export async function processTokenResponse(profile: Profile, response: Response,
   };
 }
 
-function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, label: string): unknown {
+/** The parsed JSON of a 2xx answer, or the typed error for an HTML page, another type or broken JSON. */
+export function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, label: string): unknown {
   switch (body.kind) {
     case 'json':
       return body.value;

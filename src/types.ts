@@ -26,3 +26,42 @@ export interface RequestOptions {
   /** The clock used for `expiresAt` (epoch ms). Default `Date.now`. */
   now?: () => number;
 }
+
+/**
+ * A WebCrypto key as tokengate's API shows it: the members of `CryptoKey` that the DOM's, Node's and
+ * Workers' types share, so a consumer whose `lib` has no WebCrypto types (ES2022 + @types/node) still
+ * compiles. Any runtime's `CryptoKey` is one; cast back to pass it to `crypto.subtle` yourself.
+ */
+export interface WebCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: { readonly name: string };
+  readonly usages: readonly string[];
+}
+
+/** A WebCrypto key pair (`CryptoKeyPair`), typed like {@link WebCryptoKey}. */
+export interface WebCryptoKeyPair {
+  readonly publicKey: WebCryptoKey;
+  readonly privateKey: WebCryptoKey;
+}
+
+/** The JSON Web Key members tokengate reads or writes (RFC 7517, RFC 7518 §6). */
+export interface Jwk {
+  kty?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  ext?: boolean;
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  n?: string;
+  e?: string;
+  p?: string;
+  q?: string;
+  dp?: string;
+  dq?: string;
+  qi?: string;
+}

@@ -2,7 +2,7 @@
  * A generic, standards-only OAuth 2.0 authorization server, so the demo links an account with a real
  * browser redirect and a consent page. No vendor dialect: RFC 6749 (code + refresh grants, §5.2 errors),
  * RFC 7636 (PKCE, S256 only), RFC 8414 (metadata), RFC 9207 (`iss` on every authorization response),
- * RFC 6750 (the protected `/api/me`), and RFC 9700 (exact redirect URIs, one-time codes, refresh-token
+ * RFC 6750 (the protected `/api/me`), RFC 7009 (`/revoke`), RFC 7662 (`/introspect`), and RFC 9700 (exact redirect URIs, one-time codes, refresh-token
  * rotation with replay detection, 303 after the consent POST).
  *
  * The issuer is `<origin of the request>/oauth2` (`http://127.0.0.1:8788/oauth2` under `npm start`), and
@@ -19,6 +19,7 @@ import { json, raw } from './http.js';
 import { randomToken } from './random.js';
 import type { Route, RouteContext } from './route.js';
 import { expiresAt, type SandboxState } from './state.js';
+import type { TokenRecord } from './tokens.js';
 import { OAUTH2_SERVER } from './types.js';
 
 /** Where the server lives on the sandbox's origin; the issuer is the request origin plus this. */
@@ -92,6 +93,10 @@ async function metadata({ request }: RouteContext): Promise<Response> {
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint: `${issuer}/revoke`,
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint: `${issuer}/introspect`,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     scopes_supported: Object.keys(SCOPES),
     authorization_response_iss_parameter_supported: true,
   });
@@ -471,6 +476,55 @@ async function token({ request, state }: RouteContext): Promise<Response> {
   }
 }
 
+// ---- revocation and introspection ---------------------------------------------------------------------
+
+/**
+ * The client's authenticated form body and the live record of its `token` (either kind; the hint only
+ * says where to look first, RFC 7009 §2.1). Another client's token counts as unknown.
+ */
+async function presentedToken(request: Request, state: SandboxState): Promise<Response | { client: Client; value: string; record: TokenRecord | undefined }> {
+  const body = await readBody(request, ['form']);
+  if (!body.ok) return oauthError(400, 'invalid_request', 'The body must be an application/x-www-form-urlencoded form');
+  const authenticated = authenticate(request, body.params, state);
+  if (!authenticated.ok) return authenticated.response;
+  const value = param(body.params, 'token');
+  if (value === undefined) return oauthError(400, 'invalid_request', 'token is required');
+  const now = state.config.now();
+  const record = state.tokens.find(value, OAUTH2_SERVER, 'access', now) ?? state.tokens.find(value, OAUTH2_SERVER, 'refresh', now);
+  const client = authenticated.client;
+  return { client, value, record: record !== undefined && timingSafeEqual(record.clientId, client.id) ? record : undefined };
+}
+
+/**
+ * `POST /oauth2/revoke` (RFC 7009): 200 whether or not the token was known (§2.2). A refresh token takes
+ * its whole family with it, the access tokens issued from the same authorization included (§2.1).
+ */
+async function revoke({ request, state }: RouteContext): Promise<Response> {
+  const presented = await presentedToken(request, state);
+  if (presented instanceof Response) return presented;
+  const { record, value } = presented;
+  if (record?.kind === 'refresh' && record.family !== undefined) state.tokens.revokeFamily(record.family);
+  else if (record !== undefined) state.tokens.remove(value);
+  return raw('', 200, 'text/plain; charset=utf-8');
+}
+
+/** `POST /oauth2/introspect` (RFC 7662): confidential clients only; `{ active: false }` says nothing more (§2.2). */
+async function introspect({ request, state }: RouteContext): Promise<Response> {
+  const presented = await presentedToken(request, state);
+  if (presented instanceof Response) return presented;
+  if (presented.client.secret === undefined) return oauthError(401, 'invalid_client', 'Introspection needs a confidential client');
+  const { record } = presented;
+  if (record === undefined) return json({ active: false });
+  return json({
+    active: true,
+    client_id: record.clientId,
+    scope: record.scope ?? '',
+    sub: SHOPPER.sub,
+    token_type: record.kind === 'refresh' ? 'refresh_token' : 'Bearer',
+    ...(record.expiresAt === undefined ? {} : { exp: Math.floor(record.expiresAt / 1000) }),
+  });
+}
+
 // ---- protected resource -------------------------------------------------------------------------------
 
 /** `GET /oauth2/api/me`: the signed-in shopper, and their orders with `orders:read` (RFC 6750 bearer). */
@@ -487,5 +541,7 @@ export const oauth2Routes: readonly Route[] = [
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/\.well-known\/oauth-authorization-server\/oauth2$/, methods: ['GET'], handle: metadata },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/authorize$/, methods: ['GET', 'POST'], handle: authorize },
   { vendor: OAUTH2_SERVER, kind: 'token', pattern: /^\/oauth2\/token$/, methods: ['POST'], handle: token },
+  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/revoke$/, methods: ['POST'], handle: revoke },
+  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/introspect$/, methods: ['POST'], handle: introspect },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/api\/me$/, methods: ['GET'], handle: me },
 ];

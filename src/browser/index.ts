@@ -1,7 +1,8 @@
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { createStore, del, get, set, update, type UseStore } from 'idb-keyval';
+import { generateDpopKeyPair } from '../dpop.js';
 import type { TokenStore } from '../store.js';
 import type { LockFn } from '../token-source.js';
-import type { TokenSet } from '../types.js';
+import type { TokenSet, WebCryptoKeyPair } from '../types.js';
 
 /**
  * A token store in IndexedDB (idb-keyval), shared by every tab of the origin. Values are stored as
@@ -24,3 +25,25 @@ export function idbStore(options: { database?: string; objectStore?: string } = 
  */
 export const webLock: LockFn = <T>(name: string, task: () => Promise<T>): Promise<T> =>
   navigator.locks.request(`tokengate:${name}`, () => task()) as Promise<T>;
+
+/**
+ * The DPoP key pair named `name` (use the token source's store key), from IndexedDB, made and kept
+ * there on first use. IndexedDB keeps the CryptoKey objects themselves, so the key survives a reload
+ * while its private half stays non-extractable. Two tabs that start at once end up with the same key:
+ * the first one written wins, in one transaction.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-2
+ */
+export async function loadDpopKeyPair(name: string, options: { database?: string; objectStore?: string } = {}): Promise<WebCryptoKeyPair> {
+  const db: UseStore = createStore(options.database ?? 'tokengate-dpop', options.objectStore ?? 'keys');
+  const stored = await get<WebCryptoKeyPair>(name, db);
+  if (stored !== undefined) return stored;
+  const made = await generateDpopKeyPair();
+  await update<WebCryptoKeyPair>(name, (existing) => existing ?? made, db);
+  return (await get<WebCryptoKeyPair>(name, db))!;
+}
+
+/** Forgets the DPoP key pair named `name` (unlink: tokens bound to it are useless now). */
+export function deleteDpopKeyPair(name: string, options: { database?: string; objectStore?: string } = {}): Promise<void> {
+  return del(name, createStore(options.database ?? 'tokengate-dpop', options.objectStore ?? 'keys'));
+}

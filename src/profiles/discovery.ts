@@ -1,4 +1,6 @@
 import * as v from 'valibot';
+import { importClientKey } from '../client-assertion.js';
+import { withPar } from '../par.js';
 import { ERR_INVALID_CONFIG, ERR_INVALID_METADATA, TokenGateError } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { errorFromAnswer } from '../token-response.js';
@@ -13,6 +15,10 @@ const Metadata = v.looseObject({
   code_challenge_methods_supported: v.optional(v.array(v.string())),
   token_endpoint_auth_methods_supported: v.optional(v.array(v.string())),
   authorization_response_iss_parameter_supported: v.optional(v.boolean()),
+  revocation_endpoint: v.optional(v.string()),
+  introspection_endpoint: v.optional(v.string()),
+  pushed_authorization_request_endpoint: v.optional(v.string()),
+  require_pushed_authorization_requests: v.optional(v.boolean()),
 });
 
 /** Authorization server metadata (RFC 8414 §2), the fields tokengate reads plus whatever else was sent. */
@@ -23,6 +29,10 @@ export interface AuthorizationServerMetadata {
   code_challenge_methods_supported?: string[] | undefined;
   token_endpoint_auth_methods_supported?: string[] | undefined;
   authorization_response_iss_parameter_supported?: boolean | undefined;
+  revocation_endpoint?: string | undefined;
+  introspection_endpoint?: string | undefined;
+  pushed_authorization_request_endpoint?: string | undefined;
+  require_pushed_authorization_requests?: boolean | undefined;
   [field: string]: unknown;
 }
 
@@ -46,28 +56,40 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
   }
   const auth = chooseAuth(issuer, metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'], options);
   const { signal: _signal, ...profileOptions } = options;
-  return oauth2({
+  // client_secret_jwt chosen for a secret alone: its HMAC key is made from that secret.
+  const clientKey = auth === 'client_secret_jwt' && options.clientKey === undefined ? await importClientKey({ secret: options.clientSecret! }) : options.clientKey;
+  const endpoints = {
+    authorizeUrl: metadata.authorization_endpoint,
+    revocationUrl: metadata.revocation_endpoint,
+    introspectionUrl: metadata.introspection_endpoint,
+  };
+  const profile = oauth2({
     ...profileOptions,
     auth,
+    ...(clientKey === undefined ? {} : { clientKey }),
     issuer: metadata.issuer,
     requireIss: metadata.authorization_response_iss_parameter_supported === true,
     tokenUrl: metadata.token_endpoint,
-    ...(metadata.authorization_endpoint === undefined ? {} : { authorizeUrl: metadata.authorization_endpoint }),
+    ...Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
   });
+  const par = metadata.pushed_authorization_request_endpoint;
+  return par === undefined ? profile : withPar(profile, { url: par, required: metadata.require_pushed_authorization_requests === true });
 }
 
 /**
- * The caller's client authentication if the server offers it (plain Basic counts as Basic), else the
- * first secret-based one the server lists: Basic, then post. RFC 8414 §2 default: Basic.
+ * The caller's client authentication if the server offers it (plain Basic counts as Basic; a
+ * `clientKey` asks for its own method), else the first secret-based one the server lists: Basic, then
+ * post, then `client_secret_jwt`. RFC 8414 §2 default: Basic.
  */
 function chooseAuth(issuer: string, offered: readonly string[], options: DiscoverOptions): OAuth2Auth {
   const list = offered.join(', ') || 'nothing';
-  if (options.auth !== undefined) {
-    if (offered.includes(options.auth === 'client_secret_basic_plain' ? 'client_secret_basic' : options.auth)) return options.auth;
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${options.auth}"; it lists ${list}`);
+  const asked = options.auth ?? options.clientKey?.method;
+  if (asked !== undefined) {
+    if (offered.includes(asked === 'client_secret_basic_plain' ? 'client_secret_basic' : asked)) return asked;
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${asked}"; it lists ${list}`);
   }
   if (options.clientSecret === undefined) return 'none';
-  const auth = (['client_secret_basic', 'client_secret_post'] as const).find((method) => offered.includes(method));
+  const auth = (['client_secret_basic', 'client_secret_post', 'client_secret_jwt'] as const).find((method) => offered.includes(method));
   if (auth === undefined) {
     throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} offers no client authentication with a client secret (it lists ${list}); drop clientSecret for a public client, or choose auth`);
   }

@@ -1,3 +1,4 @@
+import type { ClientKey } from '../client-assertion.js';
 import { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAuth, type ClientAuthMethod } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
 import { checkEndpoint, requireKey, requireString, scopeList, type Profile, type Scope } from '../profile.js';
@@ -20,8 +21,19 @@ export interface OAuth2Options extends CommonProfileOptions {
   issuer?: string;
   /** The server always sends `iss` (metadata `authorization_response_iss_parameter_supported`). */
   requireIss?: boolean;
+  /** RFC 7009 revocation endpoint, for `revokeToken`. */
+  revocationUrl?: string;
+  /** RFC 7662 introspection endpoint, for `introspectToken`. */
+  introspectionUrl?: string;
   clientId: string;
   clientSecret?: string;
+  /**
+   * The JWT signing key of `private_key_jwt` (or, from `importClientKey({ secret })`, `client_secret_jwt`):
+   * `auth` then defaults to the key's method. `auth: 'private_key_jwt'` without one is refused.
+   */
+  clientKey?: ClientKey;
+  /** The `aud` of client assertions: the token endpoint URL (OpenID Connect Core §9, default) or the issuer. */
+  assertionAudience?: 'token_endpoint' | 'issuer';
   /**
    * Default: `client_secret_basic` when a secret is given, `none` otherwise. `client_secret_basic_plain`
    * is Basic without RFC 6749 §2.3.1's form-encoding of id and secret, for servers that do not decode
@@ -58,7 +70,7 @@ export interface PasswordGrant {
   password: string;
 }
 
-const AUTH: Readonly<Record<OAuth2Auth, typeof clientSecretBasic>> = {
+const AUTH: Readonly<Record<Exclude<OAuth2Auth, ClientKey['method']>, typeof clientSecretBasic>> = {
   none: noClientAuth,
   client_secret_basic: clientSecretBasic,
   client_secret_basic_plain: clientSecretBasicPlain,
@@ -72,23 +84,33 @@ const AUTH: Readonly<Record<OAuth2Auth, typeof clientSecretBasic>> = {
  */
 export function oauth2(options: OAuth2Options): Profile {
   const clientId = requireString('clientId', options.clientId);
-  const secret = options.clientSecret;
-  const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
-  if (auth !== 'none' && (secret === undefined || secret === '')) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
+  const { clientSecret: secret, clientKey: key } = options;
+  const tokenUrl = checkEndpoint('tokenUrl', options.tokenUrl);
+  let clientAuth: Profile['clientAuth'];
+  if (key !== undefined) {
+    clientAuth = key.authenticate(clientId, tokenUrl, options);
+  } else {
+    const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
+    if (auth !== 'none' && (secret === undefined || secret === '')) {
+      throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
+    }
+    if (auth === 'none' && secret !== undefined) {
+      throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
+    }
+    clientAuth = AUTH[auth](clientId, secret ?? '');
   }
-  if (auth === 'none' && secret !== undefined) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
-  }
-  const clientAuth = AUTH[auth](clientId, secret ?? '');
   const scope = scopeList(options.scope);
-  const grant = grantParams(options.grant, secret !== undefined);
+  const grant = grantParams(options.grant, secret !== undefined || key !== undefined);
+  const endpoints: Record<string, string | undefined> = {};
+  for (const name of ['authorizeUrl', 'apiBaseUrl', 'revocationUrl', 'introspectionUrl'] as const) {
+    const value = options[name];
+    if (value !== undefined) endpoints[name] = checkEndpoint(name, value);
+  }
   return {
+    ...endpoints,
     name: options.name ?? 'oauth2',
     clientId,
-    tokenUrl: checkEndpoint('tokenUrl', options.tokenUrl),
-    authorizeUrl: options.authorizeUrl === undefined ? undefined : checkEndpoint('authorizeUrl', options.authorizeUrl),
-    apiBaseUrl: options.apiBaseUrl === undefined ? undefined : checkEndpoint('apiBaseUrl', options.apiBaseUrl),
+    tokenUrl,
     issuer: options.issuer,
     requireIss: options.requireIss,
     clientAuth,

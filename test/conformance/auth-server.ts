@@ -12,6 +12,8 @@ export interface AuthServer {
   issuer: string;
   /** POSTs to the token endpoint seen so far, including rejected ones. */
   tokenRequests: number;
+  /** Every request's method, path and DPoP header, in arrival order. */
+  requests: { method: string; path: string; dpop: string | undefined }[];
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ const INTERACTION_PREFIX = '/interaction/';
 interface KoaContextLike {
   readonly method: string;
   readonly path: string;
+  get(header: string): string;
 }
 
 type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<void>) => Promise<void>;
@@ -212,7 +215,17 @@ async function handleInteraction(
   );
 }
 
-export async function startAuthServer(): Promise<AuthServer> {
+/** What a test may turn on beyond the defaults. */
+export interface AuthServerOptions {
+  /** More clients' metadata (private_key_jwt with `jwks`, client_secret_jwt, DPoP-bound, ...). */
+  clients?: Record<string, unknown>[];
+  /** RFC 9126 `requirePushedAuthorizationRequests`. */
+  requirePar?: boolean;
+  /** DPoP nonces required at every endpoint (RFC 9449 §8, §9). */
+  requireDpopNonce?: boolean;
+}
+
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
   // Loaded lazily so merely importing CLIENTS doesn't pull in the provider
   // (and so the untyped module can be given the structural type above).
   // @ts-expect-error -- no declarations for oidc-provider; typed via OidcProviderModule.
@@ -226,6 +239,7 @@ export async function startAuthServer(): Promise<AuthServer> {
   const authServer: AuthServer = {
     issuer,
     tokenRequests: 0,
+    requests: [],
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -272,6 +286,7 @@ export async function startAuthServer(): Promise<AuthServer> {
         // authentication.
         grant_types: ['authorization_code', 'refresh_token'],
       },
+      ...(options.clients ?? []).map((client) => ({ ...common, grant_types: grantTypes, ...client })),
     ],
     // read/write are declared as provider-level scopes so plain OAuth 2.0
     // requests (no `openid`, no `resource`) are accepted and yield opaque
@@ -290,6 +305,12 @@ export async function startAuthServer(): Promise<AuthServer> {
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: options.requirePar === true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: Buffer.alloc(32, 7),
+        requireNonce: () => options.requireDpopNonce === true,
+      },
       resourceIndicators: {
         enabled: true,
         getResourceServerInfo: (_ctx: unknown, resourceIndicator: string) => {
@@ -328,6 +349,7 @@ export async function startAuthServer(): Promise<AuthServer> {
 
   provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === TOKEN_PATH) authServer.tokenRequests += 1;
+    authServer.requests.push({ method: ctx.method, path: ctx.path, dpop: ctx.get('DPoP') || undefined });
     await next();
   });
 

@@ -25,7 +25,8 @@ describe('oauth2 profile', () => {
     ['no client id', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: '' }), 'clientId is required'],
     ['Basic without a secret', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', auth: 'client_secret_basic' }), 'needs a clientSecret'],
     ['none with a secret', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'none' }), 'public clients'],
-    ['an unknown auth method', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'private_key_jwt' as 'none' }), 'auth must be'],
+    ['an unknown auth method', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'tls_client_auth' as 'none' }), 'auth must be'],
+    ['a JWT method without its key', () => oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', auth: 'private_key_jwt' }), 'auth must be'],
   ];
   for (const [name, make, message] of bad) {
     it(`refuses ${name} with a clear error`, () => {

@@ -5,7 +5,7 @@
  * → refreshTokenGrant — with the sandbox as the only "network".
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { completeAuthorization, computeChallenge, ErrorCode, isOAuthError, isTokenGateError, refreshTokenGrant, startAuthorization, type FetchLike, type Profile } from 'tokengate';
+import { completeAuthorization, computeChallenge, ErrorCode, introspectToken, isOAuthError, isTokenGateError, refreshTokenGrant, revokeToken, startAuthorization, type FetchLike, type Profile } from 'tokengate';
 import { discover, fetchMetadata, oauth2 } from 'tokengate/profiles';
 import { createSandbox, SANDBOX_CREDENTIALS, type Sandbox, type SandboxOptions } from '../../sandbox/src/index.js';
 
@@ -176,6 +176,8 @@ describe('metadata (RFC 8414)', () => {
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      revocation_endpoint: `${issuer}/revoke`,
+      introspection_endpoint: `${issuer}/introspect`,
       authorization_response_iss_parameter_supported: true,
     });
   });
@@ -184,7 +186,7 @@ describe('metadata (RFC 8414)', () => {
     const metadata = await fetchMetadata(ISSUER, { fetch: sandboxFetch() });
     expect(metadata.issuer).toBe(ISSUER);
     const profile = await discover(ISSUER, { clientId: C.clientId, clientSecret: C.clientSecret, fetch: sandboxFetch() });
-    expect(profile).toMatchObject({ issuer: ISSUER, requireIss: true, tokenUrl: `${ISSUER}/token`, authorizeUrl: `${ISSUER}/authorize` });
+    expect(profile).toMatchObject({ issuer: ISSUER, requireIss: true, tokenUrl: `${ISSUER}/token`, authorizeUrl: `${ISSUER}/authorize`, revocationUrl: `${ISSUER}/revoke`, introspectionUrl: `${ISSUER}/introspect` });
   });
 });
 
@@ -576,6 +578,51 @@ describe('tokengate end to end: discover → startAuthorization → consent → 
     const tx = await startAuthorization(profile, { redirectUri: BFF_REDIRECT, scope: ['orders:read'] });
     const tokens = await completeAuthorization(profile, tx, await pressOnConsentPage(tx.url, 'allow'));
     expect(tokens.scope).toEqual(['orders:read']);
+  });
+});
+
+describe('revocation (RFC 7009) and introspection (RFC 7662), through tokengate', () => {
+  async function linked(client: Parameters<typeof discovered>[0], redirectUri: string) {
+    const profile = await discovered(client);
+    const tx = await startAuthorization(profile, { redirectUri });
+    return { profile, tokens: await completeAuthorization(profile, tx, await pressOnConsentPage(tx.url, 'allow')) };
+  }
+
+  it('revoking the refresh token makes it and its access token inactive, and /api/me refuses the access token', async () => {
+    const { profile, tokens } = await linked({ clientId: C.clientId, clientSecret: C.clientSecret }, BFF_REDIRECT);
+    await expect(introspectToken(profile, tokens.refreshToken!, { hint: 'refresh_token' })).resolves.toMatchObject({ active: true, client_id: C.clientId, token_type: 'refresh_token' });
+    await expect(introspectToken(profile, tokens.accessToken)).resolves.toMatchObject({ active: true, scope: 'orders:read profile', exp: expect.any(Number) });
+    await revokeToken(profile, tokens.refreshToken!, { hint: 'refresh_token' });
+    await expect(introspectToken(profile, tokens.refreshToken!)).resolves.toEqual({ active: false });
+    await expect(introspectToken(profile, tokens.accessToken)).resolves.toEqual({ active: false });
+    expect((await send(me(tokens.accessToken))).status).toBe(401);
+    await expect(refreshTokenGrant(profile, tokens.refreshToken!)).rejects.toMatchObject({ code: 'invalid_grant' });
+  });
+
+  it('revoking an access token leaves the refresh token; an unknown token is still 200 (§2.2)', async () => {
+    const { profile, tokens } = await linked({ clientId: C.clientId, clientSecret: C.clientSecret, auth: 'client_secret_post' }, BFF_REDIRECT);
+    await revokeToken(profile, tokens.accessToken, { hint: 'access_token' });
+    await expect(introspectToken(profile, tokens.accessToken)).resolves.toEqual({ active: false });
+    await expect(introspectToken(profile, tokens.refreshToken!)).resolves.toMatchObject({ active: true });
+    await expect(revokeToken(profile, 'never-issued')).resolves.toBeUndefined();
+  });
+
+  it('a public client revokes its own tokens but cannot introspect; another client cannot touch them', async () => {
+    const { profile, tokens } = await linked({ clientId: C.publicClientId }, SPA_REDIRECT);
+    await expect(introspectToken(profile, tokens.accessToken)).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    const confidential = await discovered({ clientId: C.clientId, clientSecret: C.clientSecret });
+    await expect(introspectToken(confidential, tokens.accessToken)).resolves.toEqual({ active: false });
+    await revokeToken(confidential, tokens.refreshToken!);
+    expect((await send(me(tokens.accessToken))).status).toBe(200);
+    await revokeToken(profile, tokens.refreshToken!);
+    expect((await send(me(tokens.accessToken))).status).toBe(401);
+  });
+
+  it('wrong credentials and a missing token are RFC 6749 errors', async () => {
+    const revoke = (body: Record<string, string>, headers: Record<string, string>) =>
+      send(new Request(url('/revoke'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body) }));
+    expectOAuthError(await revoke({ token: 'x' }, { authorization: basic(C.clientId, 'wrong') }), 401, 'invalid_client');
+    expectOAuthError(await revoke({}, confidential), 400, 'invalid_request');
   });
 });
 
