@@ -42,6 +42,12 @@ export interface CredentialStatus {
   lastError?: { code: string; message: string; at: number };
 }
 
+/**
+ * How a session's account was linked: `bff` (the Worker ran the flow; tokens never leave it) or
+ * `mediated` (the browser ran PKCE; `/token` may hand it access tokens).
+ */
+export type LinkMode = 'bff' | 'mediated';
+
 /** A BFF account-linking transaction, kept sealed in the session's object until its callback. */
 export interface PendingLink {
   state: string;
@@ -123,6 +129,21 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /** A valid access token of this session's linked account at the vendor. */
   async sessionToken(vendor: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+    return this.#issue(vendor, true, kvKey);
+  }
+
+  /**
+   * The token-mediating refresh (`POST /token/:vendor`): an access token for the browser, only when
+   * this session was linked the token-mediating way. A BFF link promised that no token reaches page
+   * script, so it is refused here before any vendor call (SECURITY row 18).
+   */
+  async mediatedToken(vendor: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const mode = await this.ctx.storage.get<LinkMode>(`mode:${vendor}`);
+    if (mode !== 'mediated') {
+      return mode === undefined && (await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`)) === undefined
+        ? { ok: false, code: 'ERR_NOT_LINKED', message: `No ${vendor} account is linked to this session`, status: 401 }
+        : { ok: false, code: 'ERR_LINKED_BFF', message: `This session's ${vendor} account was linked for the Worker only; its tokens are not handed to the browser`, status: 403 };
+    }
     return this.#issue(vendor, true, kvKey);
   }
 
@@ -229,7 +250,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       const profile = this.#vendor(vendor).profile;
       const code = checkCallback(profile, pending, callbackUrl);
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey), ...back };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey, 'bff'), ...back };
     } catch (error) {
       return { ...this.#failure(vendor, error), ...back };
     }
@@ -242,15 +263,17 @@ export class TokenCoordinator extends DurableObject<Env> {
   async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }, kvKey: string): Promise<Outcome<IssuedToken>> {
     try {
       const tokens = await authorizationCodeGrant(this.#vendor(vendor).profile, input);
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey) };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey, 'mediated') };
     } catch (error) {
       return this.#failure(vendor, error);
     }
   }
 
-  async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string): Promise<IssuedToken> {
+  async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string, mode: LinkMode): Promise<IssuedToken> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
+    // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
+    await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
     await this.#publish(kvKey, tokens);
     return issued(tokens);
@@ -274,7 +297,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
-    await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`]);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`, `mode:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);
   }
 

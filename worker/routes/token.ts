@@ -47,12 +47,14 @@ export async function handleToken(request: Request, env: Env, config: Config, ve
   } else if (grant === 'refresh_token') {
     if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).sessionToken(vendor.name, await kvKeyOf(credential));
+    // Only a session linked the token-mediating way; a BFF link is refused before any vendor call (row 18).
+    outcome = await coordinator(env, credential).mediatedToken(vendor.name, await kvKeyOf(credential));
   } else {
     return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
   }
   log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
   if (!outcome.ok) {
+    if (outcome.code === 'ERR_LINKED_BFF') return oauthError(403, 'access_denied', outcome.message);
     const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'ERR_NOT_LINKED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
     return oauthError(error === 'server_error' ? 502 : 400, error, outcome.message);
   }
