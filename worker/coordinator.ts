@@ -61,6 +61,23 @@ export interface PendingLink {
 /** A BFF link's outcome, with the page it started from once the transaction was found. */
 export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
 
+/**
+ * A credential is renewed after an upstream 401 at most once in this window: a vendor that refuses
+ * the token it just issued is misconfigured (wrong audience, clock, revoked client), and asking it
+ * again at once only burns its token endpoint (SECURITY row 23).
+ */
+export const RENEWAL_WINDOW = 10_000;
+
+/** The vendor's API refused a token its token endpoint had just issued. */
+export function freshTokenRefused(vendor: string): Failure {
+  return {
+    ok: false,
+    code: 'ERR_FRESH_TOKEN_REFUSED',
+    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${RENEWAL_WINDOW / 1000} s`,
+    status: 502,
+  };
+}
+
 /** How long a started link waits for its callback. */
 const LINK_TTL = 10 * 60_000;
 
@@ -84,6 +101,8 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dead = new Map<string, Failure>();
   /** App credentials whose stored refusal was already read since this object started. */
   readonly #deadLoaded = new Set<string>();
+  /** When each credential was last renewed after an upstream 401 (row 23). */
+  readonly #renewedAt = new Map<string, number>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch);
@@ -147,13 +166,24 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, true, kvKey);
   }
 
-  /** After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one. */
+  /**
+   * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
+   * At most one renewal per credential per {@link RENEWAL_WINDOW}: an upstream that refuses every token
+   * would otherwise have each call mint a new one (SECURITY row 23). Within the window a refused current
+   * token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested; a token that is no longer current
+   * (another call renewed it) is answered with the current one, at no cost.
+   */
   async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
-    await source.getToken().catch(() => undefined);
+    const current = await source.getToken().catch(() => undefined);
+    if (current?.accessToken === accessToken) {
+      const last = this.#renewedAt.get(vendor);
+      if (last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
+      this.#renewedAt.set(vendor, Date.now());
+    }
     source.invalidate(accessToken);
     return this.#issue(vendor, linked, kvKey);
   }
@@ -272,6 +302,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string, mode: LinkMode): Promise<IssuedToken> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
+    this.#renewedAt.delete(vendor);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
@@ -288,6 +319,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     this.#status.delete(vendor);
+    this.#renewedAt.delete(vendor);
     await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);
   }

@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import type { IssuedToken, Outcome } from './coordinator.js';
+import { freshTokenRefused, type IssuedToken, type Outcome } from './coordinator.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
 
@@ -87,7 +87,11 @@ export async function sendWithToken(
   await first.body?.cancel();
   const renewed = await renewAccessToken(env, credential, token.value.accessToken);
   if (!renewed.ok) return renewed;
-  return { ok: true, value: await send(renewed.value.accessToken) };
+  const second = await send(renewed.value.accessToken);
+  if (second.status !== 401) return { ok: true, value: second };
+  // Refused again with the token just renewed: a typed error, not the vendor's 401 (row 23).
+  await second.body?.cancel();
+  return freshTokenRefused(credential.vendor);
 }
 
 /** Forgets a credential's token in this isolate (unlink). */

@@ -8,7 +8,8 @@ import { ECHO_SERVER } from './types.js';
  * `/_echo/*`: a stand-in upstream that answers what reached it, so tests and the demo can see exactly
  * which headers the Worker's proxy forwards. The bearer token is reported by its scheme only: an echo
  * must not hand the vendor token back to the caller. `/_echo/redirect` answers a 302 to another host,
- * which the proxy must not follow; `/_echo/ratelimited` a 429 with Retry-After; `/_echo/count` how many
+ * which the proxy must not follow; `/_echo/ratelimited` a 429 with Retry-After; `/_echo/unauthorized` a 401
+ * to every token (an upstream that refuses what its token endpoint issued); `/_echo/count` how many
  * requests reached the echo (itself not counted). A Cookie header is reported by its length only: the
  * echo shows whether the proxy forwarded one, and reflects no browser's cookie to a page script.
  */
@@ -16,6 +17,7 @@ export async function echo(state: SandboxState, request: Request, path: string):
   if (path === '/_echo/count') return json({ calls: state.echoCalls });
   state.echoCalls++;
   if (path === '/_echo/ratelimited') return json({ error: 'rate_limited' }, 429, { 'retry-after': '7' });
+  if (path === '/_echo/unauthorized') return json({ error: 'invalid_token' }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
   if (path === '/_echo/redirect') {
     return new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/steal', 'set-cookie': 'upstream=1; Path=/' } });
   }
