@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'tokengate';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
-import { errorResponse } from '../http/responses.js';
+import { readCappedBody } from '../http/body.js';
+import { bodyTooLarge, errorResponse } from '../http/responses.js';
 import { log } from '../log.js';
 import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
 import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/cors.js';
@@ -78,12 +79,11 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     return errorResponse(429, 'rate_limited', 'Too many requests; retry later', headers);
   }
 
-  let body: ArrayBuffer | undefined;
+  let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
-    const declared = Number(request.headers.get('content-length'));
-    if (declared > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
-    body = await request.arrayBuffer();
-    if (body.byteLength > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
+    const read = await readCappedBody(request, MAX_BODY);
+    if (!read.ok) return bodyTooLarge(MAX_BODY, cors());
+    body = read.bytes;
   }
 
   const url = upstreamUrl(vendor, target);

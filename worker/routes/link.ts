@@ -3,11 +3,25 @@ import { authorizeSandboxUser } from 'tokengate/profiles';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
 import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cookies.js';
-import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { readCappedBody } from '../http/body.js';
+import { bodyTooLarge, errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
 import { coordinator, forget, kvKeyOf, sendWithToken, type Credential } from '../token-cache.js';
+
+/** `{ state, code_challenge, code_challenge_method }`: well under a kilobyte. */
+const MAX_AUTHORIZE_BODY = 4 * 1024;
+
+/** The JSON object in `bytes`, or undefined for anything else. */
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A login transaction waits this long for its callback (seconds). */
 const LINK_MAX_AGE = 600;
@@ -169,7 +183,9 @@ async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime)
 async function mediatedAuthorize(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'This call needs a same-origin request with X-Tokengate-CSRF: 1');
   if (vendor.profileName !== 'instacart') return errorResponse(404, 'not_found', 'Only the Instacart fulfillment sandbox authorizes through the Worker');
-  const body = (await request.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  const read = await readCappedBody(request, MAX_AUTHORIZE_BODY);
+  if (!read.ok) return bodyTooLarge(MAX_AUTHORIZE_BODY);
+  const body = parseJsonObject(read.bytes);
   const state = body?.['state'];
   const challenge = body?.['code_challenge'];
   if (typeof state !== 'string' || typeof challenge !== 'string' || body?.['code_challenge_method'] !== 'S256') {

@@ -1,12 +1,16 @@
 import type { Config } from '../config.js';
 import type { IssuedToken, Outcome } from '../coordinator.js';
 import type { Env } from '../env.js';
+import { readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
 import { mediatedRedirectUriOf } from './link.js';
+
+/** A token request is a code, a verifier and a redirect URI: a few hundred bytes. */
+const MAX_TOKEN_BODY = 8 * 1024;
 
 /** RFC 6749 §5.2 error answer, so the browser's tokengate reads it as an OAuthError. */
 function oauthError(status: number, error: string, description: string): Response {
@@ -28,8 +32,10 @@ export async function handleToken(request: Request, env: Env, config: Config, ve
   if (origin === null || !config.allowedOrigins.includes(origin)) return oauthError(403, 'invalid_request', 'This origin may not use the token endpoint');
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
-  // Bytes, then decode: .text() on a form body makes workerd warn.
-  const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+  // Bytes, capped while they stream, then decode: .text() on a form body makes workerd warn.
+  const read = await readCappedBody(request, MAX_TOKEN_BODY);
+  if (!read.ok) return oauthError(413, 'invalid_request', `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes`);
+  const form = new URLSearchParams(new TextDecoder().decode(read.bytes));
   const grant = form.get('grant_type');
   const existing = sessionOf(request);
 
