@@ -11,6 +11,9 @@ export type ProfileName = keyof typeof FACTORIES;
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const ACCESS = ['public', 'session', 'key'] as const;
 
+/** A proxied call's deadline when the vendor entry sets none (SECURITY row 21). */
+export const DEFAULT_DEADLINE_MS = 10_000;
+
 const nonEmpty = v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'));
 const origin = v.pipe(
   v.string('must be a string'),
@@ -38,6 +41,8 @@ const Vendor = v.object({
   routes: v.optional(v.array(Route, 'must be a list of { method, path, access }'), []),
   /** Account linking for this vendor: the scope to ask for. Present = linking enabled. */
   link: v.optional(v.object({ scope: v.optional(v.string()) })),
+  /** Milliseconds a proxied call may take, answer body included, before it is answered 504. */
+  deadlineMs: v.optional(v.pipe(v.number('must be a number of milliseconds'), v.integer('must be a whole number'), v.minValue(100, 'must be at least 100'), v.maxValue(120_000, 'must be at most 120000')), DEFAULT_DEADLINE_MS),
 });
 
 const Vars = v.object({
@@ -70,6 +75,8 @@ export interface VendorRuntime {
   /** The methods its routes allow, for CORS preflights. */
   methods: string[];
   link: { scope: string | undefined } | undefined;
+  /** Milliseconds a proxied call may take before it is answered 504 (`deadlineMs`, default 10 s). */
+  deadlineMs: number;
   /**
    * The secret option values, joined: the coordinator keeps a hash of it with a refused credential, so
    * a new secret (a new Eshopbox app token, say) is tried at once and the refused one never again.
@@ -166,6 +173,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       allowlist,
       methods: [...new Set(vendor.routes.flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))],
       link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
+      deadlineMs: vendor.deadlineMs,
       credential,
     });
   }

@@ -88,21 +88,31 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
 
   const url = upstreamUrl(vendor, target);
   const started = Date.now();
-  const outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
-    config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' }),
-  );
+  let outcome: Awaited<ReturnType<typeof sendWithToken>>;
+  try {
+    outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
+      // Each try has the vendor's deadline, answer body included (row 21).
+      config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual', signal: AbortSignal.timeout(vendor.deadlineMs) }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) throw error;
+    log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: 504, ms: Date.now() - started });
+    return errorResponse(504, 'upstream_timeout', `The vendor did not answer within ${vendor.deadlineMs} ms`, cors());
+  }
   if (!outcome.ok) return tokenFailure(outcome, cors(), credential.kind === 'session');
   const upstream = outcome.value;
   // The platform's request log already has every call; ours adds the vendor and route of the failures.
   if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
-  if (upstream.status >= 300 && upstream.status < 400) {
+  // 304 Not Modified is an answer to the caller's conditional headers, not a redirect: it passes through.
+  if (upstream.status >= 300 && upstream.status < 400 && upstream.status !== 304) {
     await upstream.body?.cancel();
     return errorResponse(502, 'upstream_redirect', 'The vendor answered with a redirect, which is not followed', cors());
   }
   const extra = corsFields(origin, config.allowedOrigins, corsOptions);
   // A linked user's data must not sit in a shared cache, whatever the vendor said.
   if (access === 'session') extra['cache-control'] = 'private, no-store';
-  return new Response(upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
+  if (upstream.status === 304) await upstream.body?.cancel();
+  return new Response(upstream.status === 304 ? null : upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
 }
 
 /** The vendor's fixed upstream plus the checked path: it can only ever point under that base. */
