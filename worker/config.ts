@@ -3,6 +3,7 @@ import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'toke
 import * as v from 'valibot';
 import { parseKeyRing, type KeyRing } from './crypto.js';
 import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
+import { RATE_LIMIT_BINDINGS } from './rate-limits.js';
 
 /** The profile factories a vendor entry can name. */
 const FACTORIES = { instabox, eshopbox, instellix, shopware, instacart, oauth2 } as const;
@@ -62,7 +63,6 @@ const Vars = v.object({
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
   SANDBOX_ORIGIN: v.optional(origin),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
-  RATE_LIMIT_PER_MINUTE: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.transform(Number))]), v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 120),
 });
 
 export interface VendorRuntime {
@@ -94,7 +94,6 @@ export interface Config {
   vendors: ReadonlyMap<string, VendorRuntime>;
   keys: KeyRing;
   apiKey: string | undefined;
-  rateLimitPerMinute: number;
 }
 
 /** Raised for any configuration problem; the message names the key and never contains a secret. */
@@ -178,6 +177,11 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     });
   }
 
+  // Without its rate limits the Worker would spend vendor calls for anyone who asks: fail closed.
+  for (const name of RATE_LIMIT_BINDINGS) {
+    const binding = env[name] as { limit?: unknown } | undefined;
+    if (typeof binding?.limit !== 'function') problems.push(`${name}: the rate limiting binding is missing ([[ratelimits]] in wrangler.toml)`);
+  }
   const usesKey = Object.values(vars.VENDORS).some((vendor) => vendor.routes.some((route) => route.access === 'key'));
   const apiKey = secret('TOKENGATE_API_KEY', 'routes with access "key"', usesKey);
   const keySecret = secret('TOKENGATE_KEYS', 'token encryption', true);
@@ -200,7 +204,6 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     vendors,
     keys,
     apiKey,
-    rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
   };
 }
 

@@ -6,8 +6,15 @@ const fetch = (async () => new Response(null)) as typeof globalThis.fetch;
 const KEYS = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 const SECRET = 'CANARY-config-secret-71c2';
 
+/** A stand-in for a Rate Limiting binding that never refuses. */
+const limiter = { limit: async () => ({ success: true }) };
+
 function base(): Record<string, unknown> {
   return {
+    RL_CALLER: limiter,
+    RL_VENDOR: limiter,
+    RL_FLOW_CALLER: limiter,
+    RL_FLOW_VENDOR: limiter,
     PUBLIC_ORIGIN: 'https://edge.example',
     ALLOWED_ORIGINS: ['https://shop.example'],
     TOKENGATE_KEYS: KEYS,
@@ -52,6 +59,7 @@ describe('worker configuration', () => {
     ['a bad method', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['routes'] = [{ method: 'TRACE', path: '/x' }]), 'VENDORS.instabox.routes.0.method'],
     ['a missing secret', (env) => delete env['INSTABOX_CLIENT_SECRET'], 'INSTABOX_CLIENT_SECRET'],
     ['a missing key ring', (env) => delete env['TOKENGATE_KEYS'], 'TOKENGATE_KEYS'],
+    ['a missing rate limiting binding', (env) => delete env['RL_FLOW_VENDOR'], 'RL_FLOW_VENDOR: the rate limiting binding is missing'],
     ['a short key', (env) => (env['TOKENGATE_KEYS'] = 'k1:AAECAwQ'), 'TOKENGATE_KEYS'],
     ['a key route without an API key', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['routes'] = [{ method: 'POST', path: '/v2/orders', access: 'key' }]), 'TOKENGATE_API_KEY'],
     ['a profile option the vendor refuses', (env) => ((env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['options'] = { clientId: 'id', tokenUrl: 'http://plain.example/token' }), 'VENDORS.instabox'],

@@ -7,7 +7,7 @@ import { log } from '../log.js';
 import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
 import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
-import type { RateLimits } from '../rate-limits.js';
+import { limitedAnswer } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
 import { sendWithToken, type Credential } from '../token-cache.js';
 
@@ -17,8 +17,7 @@ const MAX_BODY = 1024 * 1024;
 export interface ApiContext {
   env: Env;
   config: Config;
-  limits: RateLimits;
-  /** The caller's address as the edge saw it, for per-caller limits. */
+  /** The caller's address as the edge saw it, for per-caller limits (rate-limits.ts `callerOf`). */
   caller: string;
 }
 
@@ -72,12 +71,8 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     credential = { kind: 'session', vendor: vendor.name, session };
   }
 
-  const limited = ctx.limits.take(ctx.caller, vendor.name);
-  if (!limited.ok) {
-    const headers = cors();
-    headers.set('retry-after', String(limited.retryAfter));
-    return errorResponse(429, 'rate_limited', 'Too many requests; retry later', headers);
-  }
+  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, '', cors());
+  if (limited !== undefined) return limited;
 
   let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {

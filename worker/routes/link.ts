@@ -8,6 +8,7 @@ import { bodyTooLarge, errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSI
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
+import { limitedAnswer } from '../rate-limits.js';
 import { coordinator, forget, kvKeyOf, sendWithToken, type Credential } from '../token-cache.js';
 
 /** `{ state, code_challenge, code_challenge_method }`: well under a kilobyte. */
@@ -29,6 +30,8 @@ const LINK_MAX_AGE = 600;
 export interface LinkContext {
   env: Env;
   config: Config;
+  /** The caller's address as the edge saw it, for per-caller limits (rate-limits.ts `callerOf`). */
+  caller: string;
 }
 
 /** The redirect URI comes from configuration, never from the request's Host (SECURITY.md row 3). */
@@ -96,6 +99,11 @@ function redirect(location: string, cookies: string[] = []): Response {
 export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
   const vendor = ctx.config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
+  // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19).
+  if (action !== 'config') {
+    const limited = await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name, action);
+    if (limited !== undefined) return limited;
+  }
   switch (`${request.method} ${action}`) {
     case 'GET start':
       return start(request, ctx, vendor);

@@ -1,13 +1,12 @@
-import type { Config } from '../config.js';
 import type { IssuedToken, Outcome } from '../coordinator.js';
-import type { Env } from '../env.js';
 import { readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
-import { mediatedRedirectUriOf } from './link.js';
+import { limitedAnswer } from '../rate-limits.js';
+import { mediatedRedirectUriOf, type LinkContext } from './link.js';
 
 /** A token request is a code, a verifier and a redirect URI: a few hundred bytes. */
 const MAX_TOKEN_BODY = 8 * 1024;
@@ -23,10 +22,14 @@ function oauthError(status: number, error: string, description: string): Respons
  * session's Durable Object, and answers only the access token. `grant_type=refresh_token` (with no
  * refresh token: the session cookie names the account) answers a fresh access token.
  */
-export async function handleToken(request: Request, env: Env, config: Config, vendorName: string): Promise<Response> {
+export async function handleToken(request: Request, ctx: LinkContext, vendorName: string): Promise<Response> {
+  const { env, config } = ctx;
   const vendor = config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return oauthError(404, 'invalid_request', 'Account linking is not configured for this vendor');
   if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
+  // Each call may cost a token request authenticated with the client secret (row 19).
+  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
+  if (limited !== undefined) return limited;
   // Only pages of the listed origins may exchange or refresh (browsers always send Origin on POST).
   const origin = request.headers.get('origin');
   if (origin === null || !config.allowedOrigins.includes(origin)) return oauthError(403, 'invalid_request', 'This origin may not use the token endpoint');
