@@ -258,27 +258,39 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Completes a BFF link: consumes the transaction (a replayed callback finds none), checks the
-   * callback (redirect URI, state, iss, error) and exchanges the code with the client secret.
+   * Completes a BFF link: checks the callback (redirect URI, state, iss, error), consumes the
+   * transaction (a replayed callback finds none) and exchanges the code with the client secret. A
+   * callback with a missing or wrong state leaves the transaction for the real one.
    */
   async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<LinkOutcome> {
     const key = `link:${vendor}`;
+    const noTransaction: Failure = {
+      ok: false,
+      code: 'ERR_NO_TRANSACTION',
+      message: `No pending ${vendor} link in this browser: it expired, was already completed, or was started for another vendor`,
+      status: 400,
+    };
     const sealed = await this.ctx.storage.get<string>(key);
-    await this.ctx.storage.delete(key);
     const text = typeof sealed === 'string' ? await open(this.#cfg().keys, key, sealed) : undefined;
     const pending = text === undefined ? undefined : (JSON.parse(text) as PendingLink);
     if (pending === undefined || Date.now() - pending.createdAt > LINK_TTL) {
-      return {
-        ok: false,
-        code: 'ERR_NO_TRANSACTION',
-        message: `No pending ${vendor} link in this browser: it expired, was already completed, or was started for another vendor`,
-        status: 400,
-      };
+      if (sealed !== undefined) await this.ctx.storage.delete(key);
+      return noTransaction;
     }
     const back = pending.returnTo === undefined ? {} : { returnTo: pending.returnTo };
     try {
       const profile = this.#vendor(vendor).profile;
-      const code = checkCallback(profile, pending, callbackUrl);
+      let code: string;
+      try {
+        code = checkCallback(profile, pending, callbackUrl);
+      } catch (error) {
+        // A callback without this transaction's state is not its answer: anyone can send one, so it
+        // must not consume the pending link (row 24). Any other refusal is the answer, and ends it.
+        if (!(isTokenGateError(error) && error.code.startsWith('ERR_STATE'))) await this.ctx.storage.delete(key);
+        throw error;
+      }
+      // One use: of two callbacks with the right state, only the one that removes the transaction goes on (row 5).
+      if (!(await this.ctx.storage.delete(key))) return { ...noTransaction, ...back };
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
       return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey, 'bff'), ...back };
     } catch (error) {

@@ -122,7 +122,21 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
   }
 }
 
+/**
+ * `Sec-Fetch-Site` values from which `start` may run: the Worker's own pages (`same-origin`), a
+ * person typing or bookmarking the URL (`none`), and clients that send no such header (not a browser,
+ * so no victim's cookies). A cross-site (or sibling-site) navigation does not carry the `Strict`
+ * session cookie, so starting there would mint a new session and orphan the linked accounts (row 24).
+ */
+const START_FETCH_SITES = new Set(['same-origin', 'none']);
+
 async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  const site = request.headers.get('sec-fetch-site');
+  if (site !== null && !START_FETCH_SITES.has(site)) {
+    log({ at: 'link.start', vendor: vendor.name, outcome: 'ERR_CROSS_SITE_START' });
+    // Back to the site's front page, where the person can start the link themselves; nothing was changed.
+    return redirect(backTo('/', { link_error: 'ERR_CROSS_SITE_START', vendor: vendor.name }));
+  }
   const session = sessionOf(request) ?? newSessionId();
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
