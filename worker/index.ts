@@ -51,7 +51,8 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/healthz') return json({ ok: true, service: 'tokengate' });
     const state = load(env);
-    if ('error' in state) return errorResponse(500, 'configuration_error', state.error.message);
+    // The names of what is missing go to the log (at first load), never on the wire (row 27).
+    if ('error' in state) return errorResponse(500, 'configuration_error', 'The Worker is not configured correctly; its log says what to fix');
     const { config } = state;
     const caller = callerOf(request);
     try {

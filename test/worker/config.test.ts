@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../worker/config.js';
+import { instaboxVendor } from './helpers.js';
 
 // Configuration mistakes: one clear error naming each key, never a secret value, never a stack.
 const fetch = (async () => new Response(null)) as typeof globalThis.fetch;
@@ -19,14 +20,7 @@ function base(): Record<string, unknown> {
     ALLOWED_ORIGINS: ['https://shop.example'],
     TOKENGATE_KEYS: KEYS,
     INSTABOX_CLIENT_SECRET: SECRET,
-    VENDORS: {
-      instabox: {
-        profile: 'instabox',
-        options: { clientId: 'id' },
-        secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' },
-        routes: [{ method: 'GET', path: '/v2/orders', access: 'public' }],
-      },
-    },
+    VENDORS: { instabox: instaboxVendor() },
   };
 }
 

@@ -71,3 +71,8 @@ export async function linkBff(extra: Record<string, string> = {}): Promise<strin
   if (callback.status !== 303) throw new Error(`link callback: ${callback.status}`);
   return cookieHeader(setCookies(callback).filter((c) => c.name === '__Host-tg_session'));
 }
+
+/** A production-style Instabox vendor entry (its real API, a client id, the secret's name), fresh each call. */
+export function instaboxVendor(routes: { method: string; path: string; access: string }[] = [{ method: 'GET', path: '/v2/orders', access: 'public' }]): Record<string, unknown> {
+  return { profile: 'instabox', options: { clientId: 'id' }, secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' }, routes };
+}

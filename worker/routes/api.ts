@@ -33,15 +33,16 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const corsOptions = { credentials: true, methods: vendor?.methods ?? [], allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'] };
   const cors = (): Headers => corsHeaders(origin, config.allowedOrigins, corsOptions);
   if (vendor === undefined) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured', cors());
-  if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.methods);
-
   let target: { path: string; search: string };
   try {
     target = checkProxyPath(rest);
   } catch (error) {
+    if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, []);
     if (error instanceof ProxyPathError) return errorResponse(400, 'invalid_path', error.message, cors(), { reason: error.code });
     throw error;
   }
+  // A preflight succeeds only for a method the allowlist has for this very path (row 27).
+  if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.allowlist.allowedMethods(target.path));
   const match = vendor.allowlist.match(request.method, target.path);
   if ('error' in match) {
     if (match.error === 'METHOD_NOT_ALLOWED') {
