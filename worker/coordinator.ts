@@ -210,7 +210,8 @@ export class TokenCoordinator extends DurableObject<Env> {
     }
     try {
       const tokens = await this.#source(vendor, linked).getToken();
-      await this.#publish(kvKey, tokens);
+      // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
+      if (!linked) await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
       return { ok: true, value: issued(tokens) };
     } catch (error) {
@@ -262,7 +263,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    * transaction (a replayed callback finds none) and exchanges the code with the client secret. A
    * callback with a missing or wrong state leaves the transaction for the real one.
    */
-  async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<LinkOutcome> {
+  async completeLink(vendor: string, callbackUrl: string): Promise<LinkOutcome> {
     const key = `link:${vendor}`;
     const noTransaction: Failure = {
       ok: false,
@@ -292,7 +293,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       // One use: of two callbacks with the right state, only the one that removes the transaction goes on (row 5).
       if (!(await this.ctx.storage.delete(key))) return { ...noTransaction, ...back };
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey, 'bff'), ...back };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'bff'), ...back };
     } catch (error) {
       return { ...this.#failure(vendor, error), ...back };
     }
@@ -302,23 +303,22 @@ export class TokenCoordinator extends DurableObject<Env> {
    * The token-mediating exchange: the browser ran PKCE and checked state; this adds the client
    * secret, keeps the refresh token and answers the access token only.
    */
-  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }, kvKey: string): Promise<Outcome<IssuedToken>> {
+  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken>> {
     try {
       const tokens = await authorizationCodeGrant(this.#vendor(vendor).profile, input);
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey, 'mediated') };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'mediated') };
     } catch (error) {
       return this.#failure(vendor, error);
     }
   }
 
-  async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string, mode: LinkMode): Promise<IssuedToken> {
+  async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<IssuedToken> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#renewedAt.delete(vendor);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
-    await this.#publish(kvKey, tokens);
     return issued(tokens);
   }
 

@@ -167,7 +167,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   // Rebuild the callback URL on the configured origin: the Host header is never trusted.
   const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
   const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl, await kvKeyOf(credential));
+  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl);
   log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
   if (!outcome.ok) {
     const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;

@@ -52,7 +52,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
     if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
     session ??= newSessionId();
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri }, await kvKeyOf(credential));
+    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
   } else if (grant === 'refresh_token') {
     if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
