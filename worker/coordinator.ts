@@ -168,12 +168,14 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /**
    * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
-   * At most one renewal per credential per {@link RENEWAL_WINDOW}: an upstream that refuses every token
-   * would otherwise have each call mint a new one (SECURITY row 23). Within the window a refused current
-   * token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested; a token that is no longer current
-   * (another call renewed it) is answered with the current one, at no cost.
+   * A token the upstream refuses before it ever accepted it (`accepted` false: the asking isolate saw
+   * no success with it) is renewed at most once per credential per {@link RENEWAL_WINDOW}: an upstream
+   * that refuses every token would otherwise have each call mint a new one (SECURITY row 23). Within
+   * the window such a token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested. A token that
+   * worked and was then revoked is always renewed; one that is no longer current (another call renewed
+   * it) is answered with the current one, at no cost.
    */
-  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string, accepted = false): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = this.#source(vendor, linked);
@@ -181,7 +183,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     const current = await source.getToken().catch(() => undefined);
     if (current?.accessToken === accessToken) {
       const last = this.#renewedAt.get(vendor);
-      if (last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
+      if (!accepted && last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
       this.#renewedAt.set(vendor, Date.now());
     }
     source.invalidate(accessToken);

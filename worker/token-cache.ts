@@ -16,6 +16,12 @@ export type Credential = { kind: 'app'; vendor: string } | { kind: 'session'; ve
  * or of KV (eventually consistent), so an unlink in any isolate stops every isolate at once.
  */
 const memory = createTokenMemory();
+/**
+ * The last token of each credential that the upstream accepted in this isolate: a 401 on a token that
+ * once worked is a revocation, always worth a renewal; a 401 on one that never worked may be a vendor
+ * that refuses every token, renewed at most once per window (row 23).
+ */
+const accepted = createTokenMemory();
 /** Per-isolate single-flight: concurrent misses in one isolate make one coordinator call. */
 const pending = new Map<string, Promise<Outcome<IssuedToken>>>();
 
@@ -74,7 +80,8 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
 export async function renewAccessToken(env: Env, credential: Credential, accessToken: string): Promise<Outcome<IssuedToken>> {
   const key = await kvKeyOf(credential);
   if (memory.get(key)?.accessToken === accessToken) memory.delete(key);
-  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key);
+  const worked = accepted.get(key)?.accessToken === accessToken;
+  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key, worked);
   if (outcome.ok && credential.kind === 'app') memory.set(key, outcome.value);
   return outcome;
 }
@@ -89,15 +96,22 @@ export async function sendWithToken(
   credential: Credential,
   send: (accessToken: string) => Promise<Response>,
 ): Promise<Outcome<Response>> {
+  const key = await kvKeyOf(credential);
   const token = await getAccessToken(env, config, credential);
   if (!token.ok) return token;
   const first = await send(token.value.accessToken);
-  if (first.status !== 401) return { ok: true, value: first };
+  if (first.status !== 401) {
+    if (accepted.get(key)?.accessToken !== token.value.accessToken) accepted.set(key, token.value);
+    return { ok: true, value: first };
+  }
   await first.body?.cancel();
   const renewed = await renewAccessToken(env, credential, token.value.accessToken);
   if (!renewed.ok) return renewed;
   const second = await send(renewed.value.accessToken);
-  if (second.status !== 401) return { ok: true, value: second };
+  if (second.status !== 401) {
+    accepted.set(key, renewed.value);
+    return { ok: true, value: second };
+  }
   // Refused again with the token just renewed: a typed error, not the vendor's 401 (row 23).
   await second.body?.cancel();
   return freshTokenRefused(credential.vendor);
