@@ -1,6 +1,8 @@
 /** `npm start`'s two Workers as scripts/soak-engine.mjs starts them (the Worker's handle, the sandbox's origin beside it). */
 export interface Stack {
   url: string;
+  /** The product Worker's wrangler process, leader of its process group (wrangler, workerd, esbuild). */
+  pid: number;
   sandboxUrl: string;
   log(): string;
   reloads(): number;
