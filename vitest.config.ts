@@ -112,8 +112,8 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             main: './worker/index.ts',
             wrangler: { configPath: './wrangler.toml' },
-            // A smaller per-caller budget (30 requests) keeps the rate-limit test short.
-            miniflare: { bindings: { RATE_LIMIT_PER_MINUTE: 120, SANDBOX_ORIGIN: inject<string>('sandboxOrigin'), ...devSecrets() } },
+            // The rate limits are wrangler.toml's [[ratelimits]] bindings, as under `npm start`.
+            miniflare: { bindings: { SANDBOX_ORIGIN: inject<string>('sandboxOrigin'), ...devSecrets() } },
           })),
         ],
         resolve: { alias: packageAliases },

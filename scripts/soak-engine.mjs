@@ -418,6 +418,8 @@ const DOCUMENTED = {
   token_unavailable: (a, body) =>
     ((a.status === 503 || (a.status === 429 && /^\d+$/.test(String(a.headers['retry-after'] ?? '')))) && typeof body.reason === 'string' && body.reason !== '') ||
     'token_unavailable needs 503 (or 429 with Retry-After) and a reason',
+  // A renewed token refused again at once (a revocation racing the renewal): 502, never a token request more (row 23).
+  fresh_token_refused: (a) => a.status === 502 || 'fresh_token_refused needs 502',
   link_required: (a, _body, route, ctx) =>
     (a.status === 401 && route.vendor === 'eshopbox' && ctx.eshopboxRevokedAt !== undefined) || 'link_required only after the Eshopbox refresh token was revoked',
 };

@@ -3,6 +3,7 @@ import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'toke
 import * as v from 'valibot';
 import { parseKeyRing, type KeyRing } from './crypto.js';
 import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
+import { RATE_LIMIT_BINDINGS } from './rate-limits.js';
 
 /** The profile factories a vendor entry can name. */
 const FACTORIES = { instabox, eshopbox, instellix, shopware, instacart, oauth2 } as const;
@@ -10,6 +11,9 @@ export type ProfileName = keyof typeof FACTORIES;
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const ACCESS = ['public', 'session', 'key'] as const;
+
+/** A proxied call's deadline when the vendor entry sets none (SECURITY row 21). */
+export const DEFAULT_DEADLINE_MS = 10_000;
 
 const nonEmpty = v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty'));
 const origin = v.pipe(
@@ -38,6 +42,8 @@ const Vendor = v.object({
   routes: v.optional(v.array(Route, 'must be a list of { method, path, access }'), []),
   /** Account linking for this vendor: the scope to ask for. Present = linking enabled. */
   link: v.optional(v.object({ scope: v.optional(v.string()) })),
+  /** Milliseconds a proxied call may take, answer body included, before it is answered 504. */
+  deadlineMs: v.optional(v.pipe(v.number('must be a number of milliseconds'), v.integer('must be a whole number'), v.minValue(100, 'must be at least 100'), v.maxValue(120_000, 'must be at most 120000')), DEFAULT_DEADLINE_MS),
 });
 
 const Vars = v.object({
@@ -57,7 +63,6 @@ const Vars = v.object({
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
   SANDBOX_ORIGIN: v.optional(origin),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
-  RATE_LIMIT_PER_MINUTE: v.optional(v.pipe(v.union([v.number(), v.pipe(v.string(), v.transform(Number))]), v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 120),
 });
 
 export interface VendorRuntime {
@@ -70,6 +75,8 @@ export interface VendorRuntime {
   /** The methods its routes allow, for CORS preflights. */
   methods: string[];
   link: { scope: string | undefined } | undefined;
+  /** Milliseconds a proxied call may take before it is answered 504 (`deadlineMs`, default 10 s). */
+  deadlineMs: number;
   /**
    * The secret option values, joined: the coordinator keeps a hash of it with a refused credential, so
    * a new secret (a new Eshopbox app token, say) is tried at once and the refused one never again.
@@ -87,7 +94,6 @@ export interface Config {
   vendors: ReadonlyMap<string, VendorRuntime>;
   keys: KeyRing;
   apiKey: string | undefined;
-  rateLimitPerMinute: number;
 }
 
 /** Raised for any configuration problem; the message names the key and never contains a secret. */
@@ -166,10 +172,16 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       allowlist,
       methods: [...new Set(vendor.routes.flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))],
       link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
+      deadlineMs: vendor.deadlineMs,
       credential,
     });
   }
 
+  // Without its rate limits the Worker would spend vendor calls for anyone who asks: fail closed.
+  for (const name of RATE_LIMIT_BINDINGS) {
+    const binding = env[name] as { limit?: unknown } | undefined;
+    if (typeof binding?.limit !== 'function') problems.push(`${name}: the rate limiting binding is missing ([[ratelimits]] in wrangler.toml)`);
+  }
   const usesKey = Object.values(vars.VENDORS).some((vendor) => vendor.routes.some((route) => route.access === 'key'));
   const apiKey = secret('TOKENGATE_API_KEY', 'routes with access "key"', usesKey);
   const keySecret = secret('TOKENGATE_KEYS', 'token encryption', true);
@@ -192,7 +204,6 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     vendors,
     keys,
     apiKey,
-    rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
   };
 }
 

@@ -42,6 +42,12 @@ export interface CredentialStatus {
   lastError?: { code: string; message: string; at: number };
 }
 
+/**
+ * How a session's account was linked: `bff` (the Worker ran the flow; tokens never leave it) or
+ * `mediated` (the browser ran PKCE; `/token` may hand it access tokens).
+ */
+export type LinkMode = 'bff' | 'mediated';
+
 /** A BFF account-linking transaction, kept sealed in the session's object until its callback. */
 export interface PendingLink {
   state: string;
@@ -54,6 +60,23 @@ export interface PendingLink {
 
 /** A BFF link's outcome, with the page it started from once the transaction was found. */
 export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
+
+/**
+ * A credential is renewed after an upstream 401 at most once in this window: a vendor that refuses
+ * the token it just issued is misconfigured (wrong audience, clock, revoked client), and asking it
+ * again at once only burns its token endpoint (SECURITY row 23).
+ */
+export const RENEWAL_WINDOW = 10_000;
+
+/** The vendor's API refused a token its token endpoint had just issued. */
+export function freshTokenRefused(vendor: string): Failure {
+  return {
+    ok: false,
+    code: 'ERR_FRESH_TOKEN_REFUSED',
+    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${RENEWAL_WINDOW / 1000} s`,
+    status: 502,
+  };
+}
 
 /** How long a started link waits for its callback. */
 const LINK_TTL = 10 * 60_000;
@@ -78,6 +101,8 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dead = new Map<string, Failure>();
   /** App credentials whose stored refusal was already read since this object started. */
   readonly #deadLoaded = new Set<string>();
+  /** When each credential was last renewed after an upstream 401 (row 23). */
+  readonly #renewedAt = new Map<string, number>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch);
@@ -132,13 +157,41 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, true, kvKey);
   }
 
-  /** After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one. */
-  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
+  /**
+   * The token-mediating refresh (`POST /token/:vendor`): an access token for the browser, only when
+   * this session was linked the token-mediating way. A BFF link promised that no token reaches page
+   * script, so it is refused here before any vendor call (SECURITY row 18).
+   */
+  async mediatedToken(vendor: string, kvKey: string): Promise<Outcome<IssuedToken>> {
+    const mode = await this.ctx.storage.get<LinkMode>(`mode:${vendor}`);
+    if (mode !== 'mediated') {
+      return mode === undefined && (await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`)) === undefined
+        ? { ok: false, code: 'ERR_NOT_LINKED', message: `No ${vendor} account is linked to this session`, status: 401 }
+        : { ok: false, code: 'ERR_LINKED_BFF', message: `This session's ${vendor} account was linked for the Worker only; its tokens are not handed to the browser`, status: 403 };
+    }
+    return this.#issue(vendor, true, kvKey);
+  }
+
+  /**
+   * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
+   * A token the upstream refuses before it ever accepted it (`accepted` false: the asking isolate saw
+   * no success with it) is renewed at most once per credential per {@link RENEWAL_WINDOW}: an upstream
+   * that refuses every token would otherwise have each call mint a new one (SECURITY row 23). Within
+   * the window such a token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested. A token that
+   * worked and was then revoked is always renewed; one that is no longer current (another call renewed
+   * it) is answered with the current one, at no cost.
+   */
+  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string, accepted = false): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
-    await source.getToken().catch(() => undefined);
+    const current = await source.getToken().catch(() => undefined);
+    if (current?.accessToken === accessToken) {
+      const last = this.#renewedAt.get(vendor);
+      if (!accepted && last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
+      this.#renewedAt.set(vendor, Date.now());
+    }
     source.invalidate(accessToken);
     return this.#issue(vendor, linked, kvKey);
   }
@@ -165,7 +218,8 @@ export class TokenCoordinator extends DurableObject<Env> {
     }
     try {
       const tokens = await this.#source(vendor, linked).getToken();
-      await this.#publish(kvKey, tokens);
+      // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
+      if (!linked) await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
       return { ok: true, value: issued(tokens) };
     } catch (error) {
@@ -213,29 +267,41 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Completes a BFF link: consumes the transaction (a replayed callback finds none), checks the
-   * callback (redirect URI, state, iss, error) and exchanges the code with the client secret.
+   * Completes a BFF link: checks the callback (redirect URI, state, iss, error), consumes the
+   * transaction (a replayed callback finds none) and exchanges the code with the client secret. A
+   * callback with a missing or wrong state leaves the transaction for the real one.
    */
-  async completeLink(vendor: string, callbackUrl: string, kvKey: string): Promise<LinkOutcome> {
+  async completeLink(vendor: string, callbackUrl: string): Promise<LinkOutcome> {
     const key = `link:${vendor}`;
+    const noTransaction: Failure = {
+      ok: false,
+      code: 'ERR_NO_TRANSACTION',
+      message: `No pending ${vendor} link in this browser: it expired, was already completed, or was started for another vendor`,
+      status: 400,
+    };
     const sealed = await this.ctx.storage.get<string>(key);
-    await this.ctx.storage.delete(key);
     const text = typeof sealed === 'string' ? await open(this.#cfg().keys, key, sealed) : undefined;
     const pending = text === undefined ? undefined : (JSON.parse(text) as PendingLink);
     if (pending === undefined || Date.now() - pending.createdAt > LINK_TTL) {
-      return {
-        ok: false,
-        code: 'ERR_NO_TRANSACTION',
-        message: `No pending ${vendor} link in this browser: it expired, was already completed, or was started for another vendor`,
-        status: 400,
-      };
+      if (sealed !== undefined) await this.ctx.storage.delete(key);
+      return noTransaction;
     }
     const back = pending.returnTo === undefined ? {} : { returnTo: pending.returnTo };
     try {
       const profile = this.#vendor(vendor).profile;
-      const code = checkCallback(profile, pending, callbackUrl);
+      let code: string;
+      try {
+        code = checkCallback(profile, pending, callbackUrl);
+      } catch (error) {
+        // A callback without this transaction's state is not its answer: anyone can send one, so it
+        // must not consume the pending link (row 24). Any other refusal is the answer, and ends it.
+        if (!(isTokenGateError(error) && error.code.startsWith('ERR_STATE'))) await this.ctx.storage.delete(key);
+        throw error;
+      }
+      // One use: of two callbacks with the right state, only the one that removes the transaction goes on (row 5).
+      if (!(await this.ctx.storage.delete(key))) return { ...noTransaction, ...back };
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey), ...back };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'bff'), ...back };
     } catch (error) {
       return { ...this.#failure(vendor, error), ...back };
     }
@@ -245,20 +311,22 @@ export class TokenCoordinator extends DurableObject<Env> {
    * The token-mediating exchange: the browser ran PKCE and checked state; this adds the client
    * secret, keeps the refresh token and answers the access token only.
    */
-  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }, kvKey: string): Promise<Outcome<IssuedToken>> {
+  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken>> {
     try {
       const tokens = await authorizationCodeGrant(this.#vendor(vendor).profile, input);
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, kvKey) };
+      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'mediated') };
     } catch (error) {
       return this.#failure(vendor, error);
     }
   }
 
-  async #adoptLinked(vendor: string, tokens: TokenSet, kvKey: string): Promise<IssuedToken> {
+  async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<IssuedToken> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
+    this.#renewedAt.delete(vendor);
+    // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
+    await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
-    await this.#publish(kvKey, tokens);
     return issued(tokens);
   }
 
@@ -271,6 +339,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     this.#status.delete(vendor);
+    this.#renewedAt.delete(vendor);
     await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);
   }
@@ -280,7 +349,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
-    await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`]);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`, `mode:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);
   }
 

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Env } from './env.js';
 import { errorResponse, json } from './http/responses.js';
 import { log } from './log.js';
-import { createRateLimits, type RateLimits } from './rate-limits.js';
+import { callerOf, limitedAnswer } from './rate-limits.js';
 import { handleApi } from './routes/api.js';
 import { handleLink } from './routes/link.js';
 import { handleReset, handleStatus } from './routes/status.js';
@@ -12,13 +12,13 @@ import { upstreamFetch } from './upstream.js';
 export { TokenCoordinator } from './coordinator.js';
 
 /** Checked once per isolate, at the first request (a Worker has no start-up hook with env). */
-let loaded: { env: Env; config: Config; limits: RateLimits } | { env: Env; error: ConfigError } | undefined;
+let loaded: { env: Env; config: Config } | { env: Env; error: ConfigError } | undefined;
 
-function load(env: Env): { config: Config; limits: RateLimits } | { error: ConfigError } {
+function load(env: Env): { config: Config } | { error: ConfigError } {
   if (loaded?.env !== env) {
     try {
       const config = loadConfig(env, upstreamFetch);
-      loaded = { env, config, limits: createRateLimits(config.rateLimitPerMinute) };
+      loaded = { env, config };
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       log({ at: 'config', error: error.message });
@@ -51,23 +51,24 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/healthz') return json({ ok: true, service: 'tokengate' });
     const state = load(env);
-    if ('error' in state) return errorResponse(500, 'configuration_error', state.error.message);
-    const { config, limits } = state;
+    // The names of what is missing go to the log (at first load), never on the wire (row 27).
+    if ('error' in state) return errorResponse(500, 'configuration_error', 'The Worker is not configured correctly; its log says what to fix');
+    const { config } = state;
+    const caller = callerOf(request);
     try {
       const api = API.exec(url.pathname);
       if (api) {
         // The path after the vendor, from the raw URL: URL.pathname has already resolved dot segments.
         const raw = request.url.slice(request.url.indexOf('/api/') + 5 + api[1]!.length);
-        const caller = request.headers.get('cf-connecting-ip') ?? 'local';
-        return await handleApi(request, { env, config, limits, caller }, api[1]!, raw);
+        return await handleApi(request, { env, config, caller }, api[1]!, raw);
       }
       const link = LINK.exec(url.pathname);
-      if (link) return await handleLink(request, { env, config }, link[1]!, link[2]!);
+      if (link) return await handleLink(request, { env, config, caller }, link[1]!, link[2]!);
       const token = TOKEN.exec(url.pathname);
-      if (token) return await handleToken(request, env, config, token[1]!);
-      if (url.pathname === '/status') return await handleStatus(request, env, config);
+      if (token) return await handleToken(request, { env, config, caller }, token[1]!);
+      if (url.pathname === '/status') return (await limitedAnswer(env, 'status', caller)) ?? (await handleStatus(request, env, config));
       const reset = RESET.exec(url.pathname);
-      if (reset) return await handleReset(request, env, config, reset[1]!);
+      if (reset) return (await limitedAnswer(env, 'reset', caller)) ?? (await handleReset(request, env, config, reset[1]!));
       if (env.ASSETS !== undefined) return withSandboxConnect(await env.ASSETS.fetch(request), config.sandboxOrigin);
       return errorResponse(404, 'not_found', 'Not found');
     } catch (error) {

@@ -1,7 +1,8 @@
 import type { Config } from './config.js';
-import type { IssuedToken, Outcome } from './coordinator.js';
+import { freshTokenRefused, type IssuedToken, type Outcome } from './coordinator.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
+import { createTokenMemory } from './token-memory.js';
 
 /** A token with less than this left is not served from memory or KV: the coordinator renews it. */
 const MIN_REMAINING = 5_000;
@@ -9,8 +10,18 @@ const MIN_REMAINING = 5_000;
 /** Which credential: the vendor's app credential, or a linked session's account. */
 export type Credential = { kind: 'app'; vendor: string } | { kind: 'session'; vendor: string; session: string };
 
-/** Per-isolate layer in front of KV for the hot path. */
-const memory = new Map<string, IssuedToken>();
+/**
+ * Per-isolate layer in front of KV for the hot path, for app credentials only. A linked session's
+ * token is always asked of the session's Durable Object (strongly consistent), never of this memory
+ * or of KV (eventually consistent), so an unlink in any isolate stops every isolate at once.
+ */
+const memory = createTokenMemory();
+/**
+ * The last token of each credential that the upstream accepted in this isolate: a 401 on a token that
+ * once worked is a revocation, always worth a renewal; a 401 on one that never worked may be a vendor
+ * that refuses every token, renewed at most once per window (row 23).
+ */
+const accepted = createTokenMemory();
 /** Per-isolate single-flight: concurrent misses in one isolate make one coordinator call. */
 const pending = new Map<string, Promise<Outcome<IssuedToken>>>();
 
@@ -35,26 +46,30 @@ function coordinator(env: Env, credential: Credential): DurableObjectStub<import
 }
 
 /**
- * A valid access token for `credential`: isolate memory, then KV (eventually consistent, sealed), then
- * the credential's Durable Object, which alone talks to the vendor.
+ * A valid access token for `credential`. An app credential: isolate memory, then KV (eventually
+ * consistent, sealed), then its Durable Object, which alone talks to the vendor. A linked session:
+ * its Durable Object every time, so that an unlink anywhere is seen everywhere at once: no isolate
+ * serves an unlinked session's token from a stale copy (one object per session: no hot spot).
  */
 export async function getAccessToken(env: Env, config: Config, credential: Credential): Promise<Outcome<IssuedToken>> {
   const key = await kvKeyOf(credential);
-  const now = Date.now();
-  const cached = memory.get(key);
-  if (fresh(cached, now)) return { ok: true, value: cached };
+  const app = credential.kind === 'app';
+  if (app) {
+    const cached = memory.get(key);
+    if (fresh(cached, Date.now())) return { ok: true, value: cached };
+  }
   let flight = pending.get(key);
   if (flight === undefined) {
     flight = (async (): Promise<Outcome<IssuedToken>> => {
+      if (!app) return coordinator(env, credential).sessionToken(credential.vendor, key);
       const stored = await kvTokenStore(env.TOKENS, config.keys).get(key).catch(() => undefined);
       if (fresh(stored, Date.now())) return { ok: true, value: stored };
-      const stub = coordinator(env, credential);
-      return credential.kind === 'app' ? stub.appToken(credential.vendor) : stub.sessionToken(credential.vendor, key);
+      return coordinator(env, credential).appToken(credential.vendor);
     })().finally(() => pending.delete(key));
     pending.set(key, flight);
   }
   const outcome = await flight;
-  if (outcome.ok) memory.set(key, outcome.value);
+  if (outcome.ok && app) memory.set(key, outcome.value);
   return outcome;
 }
 
@@ -65,8 +80,9 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
 export async function renewAccessToken(env: Env, credential: Credential, accessToken: string): Promise<Outcome<IssuedToken>> {
   const key = await kvKeyOf(credential);
   if (memory.get(key)?.accessToken === accessToken) memory.delete(key);
-  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key);
-  if (outcome.ok) memory.set(key, outcome.value);
+  const worked = accepted.get(key)?.accessToken === accessToken;
+  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key, worked);
+  if (outcome.ok && credential.kind === 'app') memory.set(key, outcome.value);
   return outcome;
 }
 
@@ -80,14 +96,25 @@ export async function sendWithToken(
   credential: Credential,
   send: (accessToken: string) => Promise<Response>,
 ): Promise<Outcome<Response>> {
+  const key = await kvKeyOf(credential);
   const token = await getAccessToken(env, config, credential);
   if (!token.ok) return token;
   const first = await send(token.value.accessToken);
-  if (first.status !== 401) return { ok: true, value: first };
+  if (first.status !== 401) {
+    if (accepted.get(key)?.accessToken !== token.value.accessToken) accepted.set(key, token.value);
+    return { ok: true, value: first };
+  }
   await first.body?.cancel();
   const renewed = await renewAccessToken(env, credential, token.value.accessToken);
   if (!renewed.ok) return renewed;
-  return { ok: true, value: await send(renewed.value.accessToken) };
+  const second = await send(renewed.value.accessToken);
+  if (second.status !== 401) {
+    accepted.set(key, renewed.value);
+    return { ok: true, value: second };
+  }
+  // Refused again with the token just renewed: a typed error, not the vendor's 401 (row 23).
+  await second.body?.cancel();
+  return freshTokenRefused(credential.vendor);
 }
 
 /** Forgets a credential's token in this isolate (unlink). */

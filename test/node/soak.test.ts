@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadScript, startSnapshotStack, type Stack } from '../helpers/stack.js';
 
 // The reliability soak's short version (the full one is `npm run soak`): `wrangler dev --local` on a
 // snapshot of the tree, 1,500 proxied GETs at concurrency 50 from 1,000 caller IPs while the sandbox
@@ -35,45 +36,25 @@ interface LogScan {
   labels: string[];
   unhandled: number;
 }
-interface Wrangler {
-  url: string;
-  log(): string;
-  reloads(): number;
-  stop(): Promise<void>;
-  cleanup(): void;
-}
 interface Engine {
-  ROOT: string;
   SHORT_SCHEDULE: unknown[];
-  snapshotTree(root: string): { dir: string; remove(): void };
-  startStack(options: { node: string; env: NodeJS.ProcessEnv; cwd: string; readyTimeoutMs: number }): Promise<Wrangler & { sandboxUrl: string }>;
   runSoak(options: { base: string; sandbox: string; requests: number; concurrency: number; schedule: unknown[]; requestTimeoutMs: number; deadlineMs: number }): Promise<SoakResult>;
   scanLog(log: string, needles: Needle[]): LogScan;
   mustBeZero(result: SoakResult, scan: LogScan, reloads: number): Record<string, number>;
   formatReport(result: SoakResult, scan: LogScan, reloads: number, title: string): string;
 }
-interface NodeHelpers {
-  ensureNode(): string;
-  childEnv(node: string): NodeJS.ProcessEnv;
-}
-
-// Plain .mjs modules shared with scripts/soak.mjs; loaded by URL so the test typechecks without .d.ts files.
-const load = <T>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(path, import.meta.url).href) as Promise<T>;
 
 describe('soak (short): proxied load through wrangler dev under sandbox faults', () => {
   let engine: Engine;
-  let snapshot: { dir: string; remove(): void } | undefined;
-  let wrangler: (Wrangler & { sandboxUrl: string }) | undefined;
+  let close: (() => Promise<void>) | undefined;
+  let wrangler: Stack | undefined;
   let result: SoakResult;
   let scan: LogScan;
   let reloads: number;
 
   beforeAll(async () => {
-    engine = await load<Engine>('../../scripts/soak-engine.mjs');
-    const { ensureNode, childEnv } = await load<NodeHelpers>('../../scripts/node.mjs');
-    const node = ensureNode();
-    snapshot = engine.snapshotTree(engine.ROOT);
-    wrangler = await engine.startStack({ node, env: childEnv(node), cwd: snapshot.dir, readyTimeoutMs: 60_000 });
+    engine = await loadScript<Engine>('soak-engine.mjs');
+    ({ stack: wrangler, close } = await startSnapshotStack());
     const reloadsBefore = wrangler.reloads();
     result = await engine.runSoak({ base: wrangler.url, sandbox: wrangler.sandboxUrl, requests: 1500, concurrency: 50, schedule: engine.SHORT_SCHEDULE, requestTimeoutMs: 20_000, deadlineMs: 40_000 });
     reloads = wrangler.reloads() - reloadsBefore;
@@ -82,9 +63,7 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
   }, 120_000);
 
   afterAll(async () => {
-    await wrangler?.stop();
-    wrangler?.cleanup();
-    snapshot?.remove();
+    await close?.();
   });
 
   const report = (): string => engine.formatReport(result, scan, reloads, 'soak (short)');

@@ -57,3 +57,22 @@ export function parseSetCookie(line: string): { name: string; value: string; att
 export function setCookies(response: Response): ReturnType<typeof parseSetCookie>[] {
   return response.headers.getSetCookie().map(parseSetCookie);
 }
+
+/** `name=value; …` for a Cookie header from parsed Set-Cookie lines. */
+export const cookieHeader = (cookies: { name: string; value: string }[]): string => cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+
+/** Links Instacart the BFF way (start → callback) and answers the session's Cookie header. */
+export async function linkBff(extra: Record<string, string> = {}): Promise<string> {
+  const start = await call('/link/instacart/start', { headers: extra });
+  if (start.status !== 303) throw new Error(`link start: ${start.status}`);
+  const location = new URL(start.headers.get('location')!);
+  const linkCookie = setCookies(start).find((c) => c.name === '__Host-tg_link')!;
+  const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieHeader([linkCookie]) } });
+  if (callback.status !== 303) throw new Error(`link callback: ${callback.status}`);
+  return cookieHeader(setCookies(callback).filter((c) => c.name === '__Host-tg_session'));
+}
+
+/** A production-style Instabox vendor entry (its real API, a client id, the secret's name), fresh each call. */
+export function instaboxVendor(routes: { method: string; path: string; access: string }[] = [{ method: 'GET', path: '/v2/orders', access: 'public' }]): Record<string, unknown> {
+  return { profile: 'instabox', options: { clientId: 'id' }, secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' }, routes };
+}

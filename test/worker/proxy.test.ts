@@ -154,7 +154,7 @@ describe('rate limits (row 14)', () => {
     const headers = browser({ 'cf-connecting-ip': '198.51.100.14' });
     const statuses: number[] = [];
     let limited: Response | undefined;
-    for (let i = 0; i < 400 && limited === undefined; i++) {
+    for (let i = 0; i < 300 && limited === undefined; i++) {
       const response = await call('/api/instabox/v2/orders', { headers });
       statuses.push(response.status);
       if (response.status === 429) limited = response;

@@ -6,7 +6,6 @@ import { compileAllowlist, type ProxyMethod, type ProxyRoute } from '../../worke
 import { checkBrowserCsrf, corsFields, corsHeaders, EXPOSED_RESPONSE_HEADERS, preflight } from '../../worker/proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../worker/proxy/headers.js';
 import { checkProxyPath, ProxyPathError, type ProxyPathErrorCode } from '../../worker/proxy/path.js';
-import { createRateLimiter } from '../../worker/rate-limit.js';
 
 const UPSTREAM = 'https://upstream.example';
 const RUNS = { numRuns: 500 };
@@ -651,117 +650,6 @@ describe('checkBrowserCsrf', () => {
     const request = call({ origin: 'https://shop.example', 'x-csrf': '1' });
     expect(checkBrowserCsrf(request, ORIGINS, 'x-csrf')).toBe('ok');
     expect(checkBrowserCsrf(request, ORIGINS)).toBe('MISSING_HEADER');
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// rate-limit.ts — docs/security.md row 14
-// ---------------------------------------------------------------------------------------------
-
-describe('createRateLimiter', () => {
-  const clock = (): { now: () => number; advance: (ms: number) => void } => {
-    let time = 1_700_000_000_000;
-    return { now: () => time, advance: (ms) => void (time += ms) };
-  };
-
-  it('allows N calls and refuses the N+1th with an integer Retry-After ≥ 1', () => {
-    const { now } = clock();
-    const limiter = createRateLimiter({ capacity: 5, refillPerSecond: 1, now });
-    for (let i = 4; i >= 0; i--) expect(limiter.take('caller')).toEqual({ ok: true, remaining: i });
-    const refused = limiter.take('caller');
-    expect(refused.ok).toBe(false);
-    if (refused.ok) return;
-    expect(Number.isInteger(refused.retryAfter)).toBe(true);
-    expect(refused.retryAfter).toBe(1);
-  });
-
-  it('refills over (injected) time, never above capacity', () => {
-    const { now, advance } = clock();
-    const limiter = createRateLimiter({ capacity: 2, refillPerSecond: 0.5, now });
-    limiter.take('k');
-    limiter.take('k');
-    expect(limiter.take('k')).toEqual({ ok: false, retryAfter: 2 });
-    advance(1000);
-    expect(limiter.take('k')).toEqual({ ok: false, retryAfter: 1 });
-    advance(1000);
-    expect(limiter.take('k')).toEqual({ ok: true, remaining: 0 });
-    advance(3_600_000);
-    expect(limiter.take('k')).toEqual({ ok: true, remaining: 1 });
-  });
-
-  it('a refused call takes nothing; a clock that steps back refills nothing', () => {
-    const { now, advance } = clock();
-    const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 1, now });
-    expect(limiter.take('k').ok).toBe(true);
-    expect(limiter.take('k').ok).toBe(false);
-    expect(limiter.take('k').ok).toBe(false);
-    advance(-10_000);
-    expect(limiter.take('k').ok).toBe(false);
-    advance(11_000);
-    expect(limiter.take('k').ok).toBe(true);
-  });
-
-  it('keeps a bucket per key and takes a cost', () => {
-    const { now } = clock();
-    const limiter = createRateLimiter({ capacity: 10, refillPerSecond: 2, now });
-    expect(limiter.take('a', 10)).toEqual({ ok: true, remaining: 0 });
-    expect(limiter.take('b', 3)).toEqual({ ok: true, remaining: 7 });
-    expect(limiter.take('a', 4)).toEqual({ ok: false, retryAfter: 2 });
-    expect(() => limiter.take('a', 11)).toThrow(RangeError);
-    expect(() => limiter.take('a', 0)).toThrow(RangeError);
-  });
-
-  it('holds at most maxKeys, forgetting the least recently used first', () => {
-    const { now } = clock();
-    const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 0.001, now, maxKeys: 3 });
-    for (const key of ['a', 'b', 'c']) limiter.take(key);
-    expect(limiter.take('a').ok).toBe(false); // 'a' is now the most recently used
-    limiter.take('d'); // evicts 'b'
-    expect(limiter.size).toBe(3);
-    expect(limiter.take('b').ok).toBe(true); // forgotten, so a fresh bucket; evicts 'c'
-    expect(limiter.take('a').ok).toBe(false); // kept
-    expect(limiter.take('c').ok).toBe(true); // forgotten
-    for (let i = 0; i < 1000; i++) limiter.take(`flood-${i}`);
-    expect(limiter.size).toBe(3);
-  });
-
-  it('defaults to 10,000 keys', () => {
-    const limiter = createRateLimiter({ capacity: 1, refillPerSecond: 1 });
-    for (let i = 0; i < 10_050; i++) limiter.take(`k${i}`);
-    expect(limiter.size).toBe(10_000);
-  });
-
-  it('refuses bad options', () => {
-    expect(() => createRateLimiter({ capacity: 0, refillPerSecond: 1 })).toThrow(RangeError);
-    expect(() => createRateLimiter({ capacity: 1, refillPerSecond: Number.NaN })).toThrow(RangeError);
-    expect(() => createRateLimiter({ capacity: 1, refillPerSecond: 1, maxKeys: 0 })).toThrow(RangeError);
-  });
-
-  it('Retry-After is always a whole number ≥ 1, and waiting that long is enough (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 50 }),
-        fc.double({ min: 0.01, max: 20, noNaN: true }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.double({ min: 0.1, max: 1, noNaN: true })), { maxLength: 30 }),
-        (capacity, refillPerSecond, steps) => {
-          const { now, advance } = clock();
-          const limiter = createRateLimiter({ capacity, refillPerSecond, now });
-          for (const [wait, share] of steps) {
-            advance(wait);
-            const cost = Math.max(1, Math.round(capacity * share));
-            const result = limiter.take('k', cost);
-            if (result.ok) {
-              expect(Number.isInteger(result.remaining) && result.remaining >= 0 && result.remaining <= capacity).toBe(true);
-            } else {
-              expect(Number.isInteger(result.retryAfter) && result.retryAfter >= 1).toBe(true);
-              advance(result.retryAfter * 1000);
-              expect(limiter.take('k', cost).ok).toBe(true);
-            }
-          }
-        },
-      ),
-      RUNS,
-    );
   });
 });
 

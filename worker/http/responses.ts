@@ -18,3 +18,14 @@ export function json(body: unknown, status = 200, headers: Headers = new Headers
 export function errorResponse(status: number, error: string, message: string, headers: Headers = new Headers(), extra: Record<string, string> = {}): Response {
   return json({ error, message, ...extra }, status, headers);
 }
+
+/** 413 for a request body over `max` bytes (SECURITY row 20). */
+export function bodyTooLarge(max: number, headers: Headers = new Headers()): Response {
+  return errorResponse(413, 'body_too_large', `Request bodies here are limited to ${max} bytes`, headers);
+}
+
+/** 429 with Retry-After (seconds), for the Worker's own rate limits (SECURITY row 19). */
+export function tooManyRequests(retryAfter: number, headers: Headers = new Headers()): Response {
+  headers.set('retry-after', String(retryAfter));
+  return errorResponse(429, 'rate_limited', 'Too many requests; retry later', headers);
+}

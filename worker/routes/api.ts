@@ -1,12 +1,13 @@
 import { timingSafeEqual } from 'tokengate';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
-import { errorResponse } from '../http/responses.js';
+import { readCappedBody } from '../http/body.js';
+import { bodyTooLarge, errorResponse } from '../http/responses.js';
 import { log } from '../log.js';
 import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
 import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/cors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
-import type { RateLimits } from '../rate-limits.js';
+import { limitedAnswer } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
 import { sendWithToken, type Credential } from '../token-cache.js';
 
@@ -16,8 +17,7 @@ const MAX_BODY = 1024 * 1024;
 export interface ApiContext {
   env: Env;
   config: Config;
-  limits: RateLimits;
-  /** The caller's address as the edge saw it, for per-caller limits. */
+  /** The caller's address as the edge saw it, for per-caller limits (rate-limits.ts `callerOf`). */
   caller: string;
 }
 
@@ -33,15 +33,16 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const corsOptions = { credentials: true, methods: vendor?.methods ?? [], allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'] };
   const cors = (): Headers => corsHeaders(origin, config.allowedOrigins, corsOptions);
   if (vendor === undefined) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured', cors());
-  if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.methods);
-
   let target: { path: string; search: string };
   try {
     target = checkProxyPath(rest);
   } catch (error) {
+    if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, []);
     if (error instanceof ProxyPathError) return errorResponse(400, 'invalid_path', error.message, cors(), { reason: error.code });
     throw error;
   }
+  // A preflight succeeds only for a method the allowlist has for this very path (row 27).
+  if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, vendor.allowlist.allowedMethods(target.path));
   const match = vendor.allowlist.match(request.method, target.path);
   if ('error' in match) {
     if (match.error === 'METHOD_NOT_ALLOWED') {
@@ -71,38 +72,43 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     credential = { kind: 'session', vendor: vendor.name, session };
   }
 
-  const limited = ctx.limits.take(ctx.caller, vendor.name);
-  if (!limited.ok) {
-    const headers = cors();
-    headers.set('retry-after', String(limited.retryAfter));
-    return errorResponse(429, 'rate_limited', 'Too many requests; retry later', headers);
-  }
+  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, '', cors());
+  if (limited !== undefined) return limited;
 
-  let body: ArrayBuffer | undefined;
+  let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
-    const declared = Number(request.headers.get('content-length'));
-    if (declared > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
-    body = await request.arrayBuffer();
-    if (body.byteLength > MAX_BODY) return errorResponse(413, 'body_too_large', `Request bodies are limited to ${MAX_BODY} bytes`, cors());
+    const read = await readCappedBody(request, MAX_BODY);
+    if (!read.ok) return bodyTooLarge(MAX_BODY, cors());
+    body = read.bytes;
   }
 
   const url = upstreamUrl(vendor, target);
   const started = Date.now();
-  const outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
-    config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual' }),
-  );
+  let outcome: Awaited<ReturnType<typeof sendWithToken>>;
+  try {
+    outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
+      // Each try has the vendor's deadline, answer body included (row 21).
+      config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual', signal: AbortSignal.timeout(vendor.deadlineMs) }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) throw error;
+    log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: 504, ms: Date.now() - started });
+    return errorResponse(504, 'upstream_timeout', `The vendor did not answer within ${vendor.deadlineMs} ms`, cors());
+  }
   if (!outcome.ok) return tokenFailure(outcome, cors(), credential.kind === 'session');
   const upstream = outcome.value;
   // The platform's request log already has every call; ours adds the vendor and route of the failures.
   if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
-  if (upstream.status >= 300 && upstream.status < 400) {
+  // 304 Not Modified is an answer to the caller's conditional headers, not a redirect: it passes through.
+  if (upstream.status >= 300 && upstream.status < 400 && upstream.status !== 304) {
     await upstream.body?.cancel();
     return errorResponse(502, 'upstream_redirect', 'The vendor answered with a redirect, which is not followed', cors());
   }
   const extra = corsFields(origin, config.allowedOrigins, corsOptions);
   // A linked user's data must not sit in a shared cache, whatever the vendor said.
   if (access === 'session') extra['cache-control'] = 'private, no-store';
-  return new Response(upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
+  if (upstream.status === 304) await upstream.body?.cancel();
+  return new Response(upstream.status === 304 ? null : upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
 }
 
 /** The vendor's fixed upstream plus the checked path: it can only ever point under that base. */
@@ -118,6 +124,7 @@ function tokenFailure(failure: { code: string; message: string; status?: number;
   // A linked user can fix a refused refresh token by linking again; the app's own credential needs an operator.
   if (failure.code === 'ERR_LINK_REQUIRED' && session) return errorResponse(401, 'link_required', failure.message, headers);
   if (failure.code === 'ERR_NOT_LINKED') return errorResponse(401, 'not_linked', failure.message, headers);
+  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });

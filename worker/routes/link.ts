@@ -3,11 +3,26 @@ import { authorizeSandboxUser } from 'tokengate/profiles';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
 import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cookies.js';
-import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { readCappedBody } from '../http/body.js';
+import { bodyTooLarge, errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
+import { limitedAnswer } from '../rate-limits.js';
 import { coordinator, forget, kvKeyOf, sendWithToken, type Credential } from '../token-cache.js';
+
+/** `{ state, code_challenge, code_challenge_method }`: well under a kilobyte. */
+const MAX_AUTHORIZE_BODY = 4 * 1024;
+
+/** The JSON object in `bytes`, or undefined for anything else. */
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A login transaction waits this long for its callback (seconds). */
 const LINK_MAX_AGE = 600;
@@ -15,6 +30,8 @@ const LINK_MAX_AGE = 600;
 export interface LinkContext {
   env: Env;
   config: Config;
+  /** The caller's address as the edge saw it, for per-caller limits (rate-limits.ts `callerOf`). */
+  caller: string;
 }
 
 /** The redirect URI comes from configuration, never from the request's Host (SECURITY.md row 3). */
@@ -82,6 +99,11 @@ function redirect(location: string, cookies: string[] = []): Response {
 export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
   const vendor = ctx.config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
+  // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19).
+  if (action !== 'config') {
+    const limited = await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name, action);
+    if (limited !== undefined) return limited;
+  }
   switch (`${request.method} ${action}`) {
     case 'GET start':
       return start(request, ctx, vendor);
@@ -100,7 +122,21 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
   }
 }
 
+/**
+ * `Sec-Fetch-Site` values from which `start` may run: the Worker's own pages (`same-origin`), a
+ * person typing or bookmarking the URL (`none`), and clients that send no such header (not a browser,
+ * so no victim's cookies). A cross-site (or sibling-site) navigation does not carry the `Strict`
+ * session cookie, so starting there would mint a new session and orphan the linked accounts (row 24).
+ */
+const START_FETCH_SITES = new Set(['same-origin', 'none']);
+
 async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  const site = request.headers.get('sec-fetch-site');
+  if (site !== null && !START_FETCH_SITES.has(site)) {
+    log({ at: 'link.start', vendor: vendor.name, outcome: 'ERR_CROSS_SITE_START' });
+    // Back to the site's front page, where the person can start the link themselves; nothing was changed.
+    return redirect(backTo('/', { link_error: 'ERR_CROSS_SITE_START', vendor: vendor.name }));
+  }
   const session = sessionOf(request) ?? newSessionId();
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
@@ -131,7 +167,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   // Rebuild the callback URL on the configured origin: the Host header is never trusted.
   const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
   const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl, await kvKeyOf(credential));
+  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl);
   log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
   if (!outcome.ok) {
     const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
@@ -169,7 +205,9 @@ async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime)
 async function mediatedAuthorize(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'This call needs a same-origin request with X-Tokengate-CSRF: 1');
   if (vendor.profileName !== 'instacart') return errorResponse(404, 'not_found', 'Only the Instacart fulfillment sandbox authorizes through the Worker');
-  const body = (await request.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  const read = await readCappedBody(request, MAX_AUTHORIZE_BODY);
+  if (!read.ok) return bodyTooLarge(MAX_AUTHORIZE_BODY);
+  const body = parseJsonObject(read.bytes);
   const state = body?.['state'];
   const challenge = body?.['code_challenge'];
   if (typeof state !== 'string' || typeof challenge !== 'string' || body?.['code_challenge_method'] !== 'S256') {

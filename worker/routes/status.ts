@@ -8,11 +8,15 @@ import { coordinator, forget, kvKeyOf } from '../token-cache.js';
 import { errorResponse } from '../http/responses.js';
 
 /**
- * `GET /status`: for the demo's live panel, per vendor: whether a token is held, until when, how many
+ * `GET /status`: for the demo's live panel (with the local sandbox) or an operator (X-Tokengate-Key), per vendor: whether a token is held, until when, how many
  * upstream token requests were made and the last error, for the app credential and for this
  * browser's linked account. Never a token.
  */
 export async function handleStatus(request: Request, env: Env, config: Config): Promise<Response> {
+  // Outside the local sandbox it is an operator route: it names key-only routes, expiries and errors (row 27).
+  if (config.sandboxOrigin === undefined && operatorAccess(request, config) !== 'ok') {
+    return errorResponse(401, 'invalid_api_key', 'This route needs a valid X-Tokengate-Key');
+  }
   const session = sessionOf(request);
   const vendors = await Promise.all(
     [...config.vendors.values()].map(async (vendor) => ({

@@ -1,12 +1,15 @@
-import type { Config } from '../config.js';
 import type { IssuedToken, Outcome } from '../coordinator.js';
-import type { Env } from '../env.js';
+import { readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
-import { mediatedRedirectUriOf } from './link.js';
+import { limitedAnswer } from '../rate-limits.js';
+import { mediatedRedirectUriOf, type LinkContext } from './link.js';
+
+/** A token request is a code, a verifier and a redirect URI: a few hundred bytes. */
+const MAX_TOKEN_BODY = 8 * 1024;
 
 /** RFC 6749 §5.2 error answer, so the browser's tokengate reads it as an OAuthError. */
 function oauthError(status: number, error: string, description: string): Response {
@@ -19,17 +22,23 @@ function oauthError(status: number, error: string, description: string): Respons
  * session's Durable Object, and answers only the access token. `grant_type=refresh_token` (with no
  * refresh token: the session cookie names the account) answers a fresh access token.
  */
-export async function handleToken(request: Request, env: Env, config: Config, vendorName: string): Promise<Response> {
+export async function handleToken(request: Request, ctx: LinkContext, vendorName: string): Promise<Response> {
+  const { env, config } = ctx;
   const vendor = config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return oauthError(404, 'invalid_request', 'Account linking is not configured for this vendor');
   if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
+  // Each call may cost a token request authenticated with the client secret (row 19).
+  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
+  if (limited !== undefined) return limited;
   // Only pages of the listed origins may exchange or refresh (browsers always send Origin on POST).
   const origin = request.headers.get('origin');
   if (origin === null || !config.allowedOrigins.includes(origin)) return oauthError(403, 'invalid_request', 'This origin may not use the token endpoint');
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
-  // Bytes, then decode: .text() on a form body makes workerd warn.
-  const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+  // Bytes, capped while they stream, then decode: .text() on a form body makes workerd warn.
+  const read = await readCappedBody(request, MAX_TOKEN_BODY);
+  if (!read.ok) return oauthError(413, 'invalid_request', `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes`);
+  const form = new URLSearchParams(new TextDecoder().decode(read.bytes));
   const grant = form.get('grant_type');
   const existing = sessionOf(request);
 
@@ -43,16 +52,18 @@ export async function handleToken(request: Request, env: Env, config: Config, ve
     if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
     session ??= newSessionId();
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri }, await kvKeyOf(credential));
+    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
   } else if (grant === 'refresh_token') {
     if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).sessionToken(vendor.name, await kvKeyOf(credential));
+    // Only a session linked the token-mediating way; a BFF link is refused before any vendor call (row 18).
+    outcome = await coordinator(env, credential).mediatedToken(vendor.name, await kvKeyOf(credential));
   } else {
     return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
   }
   log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
   if (!outcome.ok) {
+    if (outcome.code === 'ERR_LINKED_BFF') return oauthError(403, 'access_denied', outcome.message);
     const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'ERR_NOT_LINKED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
     return oauthError(error === 'server_error' ? 502 : 400, error, outcome.message);
   }
