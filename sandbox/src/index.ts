@@ -38,6 +38,13 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 const CONTROL = /^\/_(?:faults|reset|stats)$/;
 
 /**
+ * The standard OAuth 2.0 server's endpoints a single-page app calls from its own origin: metadata,
+ * token and revocation. As a real authorization server does for public clients, they answer CORS for
+ * any origin, without credentials (no cookie is involved; the consent page is a navigation).
+ */
+const PUBLIC_CORS = /^\/(?:\.well-known\/oauth-authorization-server\/oauth2|oauth2\/\.well-known\/oauth-authorization-server|oauth2\/(?:token|revoke))$/;
+
+/**
  * Makes a sandbox over `options.storage` (its Durable Object's storage in the sandbox Worker).
  *
  * - Token endpoints count into `stats().tokenRequests`, then take the vendor's armed fault, if any.
@@ -102,6 +109,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   /** CORS for the controls: the listed origins only, no credentials (no cookie ever reaches a control). */
   function cors(request: Request, path: string): Record<string, string> | undefined {
     const origin = request.headers.get('origin');
+    if (origin !== null && PUBLIC_CORS.test(path)) return { 'access-control-allow-origin': '*' };
     if (origin === null || !allowedOrigins.has(origin) || !CONTROL.test(path)) return undefined;
     return { 'access-control-allow-origin': origin, vary: 'Origin' };
   }
@@ -110,9 +118,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     async fetch(request) {
       const path = new URL(request.url).pathname;
       const allow = cors(request, path);
-      if (request.method === 'OPTIONS' && CONTROL.test(path)) {
+      if (request.method === 'OPTIONS' && (CONTROL.test(path) || PUBLIC_CORS.test(path))) {
         if (allow === undefined) return empty(403);
-        return empty(204, { ...allow, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
+        const headers = CONTROL.test(path) ? 'content-type' : 'authorization, content-type, accept, dpop';
+        return empty(204, { ...allow, 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': headers, 'access-control-max-age': '600' });
       }
       try {
         const response = (await control(request, path)) ?? (await route(request, path));

@@ -2,7 +2,8 @@
  * The fenced code blocks of a Markdown document, for the test that runs every README example.
  *
  * A block that cannot run here (set-up, test and deploy commands) is marked by the HTML comment
- * `<!-- readme-test: skip (why) -->` on the last non-blank line before its opening fence.
+ * `<!-- readme-test: skip (why) -->` on the last non-blank line before its opening fence; a ts block
+ * that runs in a browser page is marked `<!-- readme-test: browser (what happens) -->`.
  */
 
 /** One fenced block: where it starts, its language, its text and, when marked, why it is skipped. */
@@ -15,10 +16,13 @@ export interface CodeBlock {
   lang: string;
   code: string;
   skip: string | undefined;
+  /** Marked to run as a module of a page in Chromium, not in Node. */
+  browser?: true;
 }
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/;
 const SKIP = /^<!-- readme-test: skip \((.+)\) -->$/;
+const BROWSER = /^<!-- readme-test: browser \((.+)\) -->$/;
 const MARKER = /readme-test/;
 
 /**
@@ -34,8 +38,8 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     if (/^#{1,6} /.test(text)) heading = text.replace(/^#+ /, '');
     if (MARKER.test(text)) {
       const next = lines.slice(index + 1).find((line) => line.trim() !== '');
-      if (!SKIP.test(text.trim()) || next === undefined || !FENCE.test(next)) {
-        throw new Error(`README line ${index + 1}: a readme-test marker must read <!-- readme-test: skip (why) --> and stand right before a fence`);
+      if (!(SKIP.test(text.trim()) || BROWSER.test(text.trim())) || next === undefined || !FENCE.test(next)) {
+        throw new Error(`README line ${index + 1}: a readme-test marker must read <!-- readme-test: skip (why) --> or <!-- readme-test: browser (what) --> and stand right before a fence`);
       }
     }
     const open = FENCE.exec(text);
@@ -50,6 +54,7 @@ export function codeBlocks(markdown: string): CodeBlock[] {
       lang: open[2]!.toLowerCase(),
       code: lines.slice(index + 1, close).join('\n'),
       skip: before === undefined ? undefined : SKIP.exec(before.trim())?.[1],
+      ...(before !== undefined && BROWSER.test(before.trim()) ? { browser: true as const } : {}),
     });
     index = close;
   }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,8 @@ import { startStack, type Stack } from './stack.js';
 
 // Every fenced block of README.md, run as written against npm start's stack: `sh` in a shell,
 // `ts` in Node (bundled by esbuild, the package names resolved to src/ through package.json's
-// exports), `html` as a page of the Worker's origin in Chromium. The only thing filled in is what
+// exports), `html` as a page of the Worker's origin in Chromium, and a ts block marked
+// `<!-- readme-test: browser (…) -->` as the module of a page in Chromium. The only thing filled in is what
 // the README itself says: PORT and SANDBOX_PORT change the ports of http://127.0.0.1:8787 and :8788.
 // A block marked `<!-- readme-test: skip (why) -->` is reported as skipped; any other block this
 // test cannot run fails. Every ts block, skipped or not, is also type-checked against src/.
@@ -168,6 +171,75 @@ async function runPage(block: CodeBlock): Promise<void> {
   }
 }
 
+/** Token requests the sandbox's standard OAuth 2.0 server has seen. */
+async function oauth2TokenRequests(): Promise<number> {
+  const stats = (await (await fetch(`${stack.sandboxOrigin}/_stats`)).json()) as { tokenRequests: Record<string, number> };
+  return stats.tokenRequests['oauth2'] ?? 0;
+}
+
+/**
+ * A ts block marked `browser`: bundled for browsers (the package names resolved to src/) and served
+ * as the one module of two pages of a page server on 127.0.0.1, the one the test opens and `/callback`,
+ * where the server's consent page sends the browser back. The test gives the consent (the page's
+ * Allow button, what a shopper would press); the example must then finish on /callback with no script
+ * error, after exactly one token request.
+ */
+const servers: Server[] = [];
+
+async function runBrowser(block: CodeBlock): Promise<void> {
+  const dir = mkdtempSync(join(temp, `line-${block.line}-`));
+  writeFileSync(join(dir, 'example.ts'), withStackPorts(block.code));
+  // The mark runs only once the example's top-level awaits have all finished.
+  writeFileSync(join(dir, 'main.ts'), "import './example.ts';\ndocument.documentElement.dataset['readmeDone'] = location.pathname;\n");
+  const built = await build({
+    entryPoints: [join(dir, 'main.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    nodePaths: [join(root, 'node_modules')],
+    plugins: [packageSources],
+    logLevel: 'silent',
+  });
+  const script = built.outputFiles[0]!.text;
+  browser ??= await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
+    page.on('console', (message) => void (message.type() === 'error' && problems.push(`console error: ${message.text()}`)));
+    const start = `/readme-test/line-${block.line}.html`;
+    const module = `/readme-test/line-${block.line}.js`;
+    const html = `<!doctype html><meta charset="utf-8"><title>README line ${block.line}</title><script type="module" src="${module}"></script>`;
+    // A real server on 127.0.0.1 (a page Playwright made up would not count as loopback to Chromium's
+    // local-network checks), serving the start page, /callback and the module.
+    const pages = createServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+      if (path === module) response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+      else if (path === start || path === '/callback') response.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      else response.writeHead(204).end(); // favicon.ico and the like
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    servers.push(pages);
+    const origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    const before = await oauth2TokenRequests();
+    await page.goto(`${origin}${start}`);
+    // On failure, say where the page got to and what it reported.
+    const where = async (error: unknown): Promise<never> => {
+      throw new Error(`${(error as Error).message}\nat ${page.url()}\n${problems.join('\n')}`);
+    };
+    await page.getByRole('button', { name: 'Allow' }).click({ timeout: EXAMPLE_TIMEOUT_MS }).catch(where);
+    await page.waitForFunction(() => document.documentElement.dataset['readmeDone'] === '/callback', undefined, { timeout: EXAMPLE_TIMEOUT_MS }).catch(where);
+    expect(problems.join('\n')).toBe('');
+    expect((await oauth2TokenRequests()) - before).toBe(1);
+  } finally {
+    await context.close();
+    for (const server of servers.splice(0)) server.close();
+  }
+}
+
 const runners: Record<string, (block: CodeBlock) => Promise<void>> = { sh: runShell, ts: runNode, html: runPage };
 
 describe('every code block in README.md runs against npm start', () => {
@@ -179,7 +251,7 @@ describe('every code block in README.md runs against npm start', () => {
 
   for (const block of blocks) {
     const title = `line ${block.line} (${block.heading}): \`\`\`${block.lang || '(no language)'}`;
-    const runner = runners[block.lang];
+    const runner = block.browser && block.lang === 'ts' ? runBrowser : runners[block.lang];
     if (block.skip !== undefined) {
       it.skip(`${title}: ${block.skip}`, () => undefined);
     } else if (runner === undefined) {

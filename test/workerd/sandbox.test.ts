@@ -915,6 +915,17 @@ describe('the controls cannot be driven cross-site (row 22)', () => {
     // A vendor endpoint never carries CORS headers, even for the demo's origin.
     const vendor = await s.fetch(new Request(`${ORIGIN}/instabox/v2/orders`, { headers: { origin: DEMO } }));
     expect(vendor.headers.get('access-control-allow-origin')).toBeNull();
+    // The standard server's metadata and token endpoints answer any page, without credentials, as an
+    // authorization server does for single-page apps; its authorize and introspection endpoints do not.
+    for (const path of ['/.well-known/oauth-authorization-server/oauth2', '/oauth2/token']) {
+      const answer = await s.fetch(new Request(`${ORIGIN}${path}`, { method: path.endsWith('token') ? 'POST' : 'GET', headers: { origin: 'https://shop.example' } }));
+      expect(answer.headers.get('access-control-allow-origin'), path).toBe('*');
+      expect(answer.headers.get('access-control-allow-credentials'), path).toBeNull();
+    }
+    for (const path of ['/oauth2/authorize', '/oauth2/introspect']) {
+      const answer = await s.fetch(new Request(`${ORIGIN}${path}`, { headers: { origin: 'https://shop.example' } }));
+      expect(answer.headers.get('access-control-allow-origin'), path).toBeNull();
+    }
   });
 
   it('the echo reports a Cookie header by its length, never its value', async () => {
