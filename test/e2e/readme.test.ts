@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import { chromium, type Browser } from 'playwright';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumArgs, chromiumPath } from '../helpers/chromium.js';
 import { codeBlocks, type CodeBlock } from './readme-blocks.js';
@@ -137,14 +137,20 @@ async function runNode(block: CodeBlock): Promise<void> {
  * `html`: the block as a page of the Worker's origin. It must load without a script error or a
  * failed answer, and every custom element in it must be defined and render something.
  */
-async function runPage(block: CodeBlock): Promise<void> {
+/** A page in a fresh browser context, and the script errors and console errors it reports. */
+async function watchedPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   browser ??= await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
+  page.on('console', (message) => void (message.type() === 'error' && problems.push(`console error: ${message.text()}`)));
+  return { context, page, problems };
+}
+
+async function runPage(block: CodeBlock): Promise<void> {
+  const { context, page, problems } = await watchedPage();
   try {
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
-    page.on('console', (message) => void (message.type() === 'error' && problems.push(`console error: ${message.text()}`)));
     page.on('response', (response) => void (response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`)));
     const path = `/readme-test/line-${block.line}.html`;
     await page.route(
@@ -203,13 +209,8 @@ async function runBrowser(block: CodeBlock): Promise<void> {
     logLevel: 'silent',
   });
   const script = built.outputFiles[0]!.text;
-  browser ??= await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-  const context = await browser.newContext();
+  const { context, page, problems } = await watchedPage();
   try {
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
-    page.on('console', (message) => void (message.type() === 'error' && problems.push(`console error: ${message.text()}`)));
     const start = `/readme-test/line-${block.line}.html`;
     const module = `/readme-test/line-${block.line}.js`;
     const html = `<!doctype html><meta charset="utf-8"><title>README line ${block.line}</title><script type="module" src="${module}"></script>`;
