@@ -9,12 +9,13 @@ import { tooManyRequests } from './http/responses.js';
  * - `RL_CALLER`: one caller's `/api` calls to one vendor.
  * - `RL_VENDOR`: every caller's `/api` calls to one vendor together, so callers who rotate their
  *   address (or many real ones) still cannot spend the vendor's quota beyond it.
- * - `RL_FLOW_CALLER`: one caller's `/link/*` and `/token/*` calls to one vendor, and its `/reset`
- *   calls. Linking is rare for a person, so this budget is small.
+ * - `RL_FLOW_CALLER`: one caller's `/link/*` (but `status`) and `/token/*` calls to one vendor, and
+ *   its `/reset` calls. Linking is rare for a person, so this budget is small.
  * - `RL_FLOW_VENDOR`: every caller's calls of one linking action (`start`, `callback`, `authorize`,
  *   `token`, …) of one vendor together: each may cost a token request with the client secret.
- * - `RL_STATUS`: one caller's `/status` calls (two Durable Object calls per vendor each; the demo's
- *   panel polls it every 2 s per tab, so its development budget is larger than an operator needs).
+ * - `RL_STATUS`: one caller's `/status` and `/link/:vendor/status` reads (Durable Object calls; the
+ *   demo's panel polls `/status` every 2 s per tab, so its development budget is larger than an
+ *   operator needs).
  */
 export const RATE_LIMIT_BINDINGS = ['RL_CALLER', 'RL_VENDOR', 'RL_FLOW_CALLER', 'RL_FLOW_VENDOR', 'RL_STATUS'] as const;
 export type RateLimitBinding = (typeof RATE_LIMIT_BINDINGS)[number];
