@@ -9,13 +9,15 @@ import { tooManyRequests } from './http/responses.js';
  * - `RL_CALLER`: one caller's `/api` calls to one vendor.
  * - `RL_VENDOR`: every caller's `/api` calls to one vendor together, so callers who rotate their
  *   address (or many real ones) still cannot spend the vendor's quota beyond it.
- * - `RL_FLOW_CALLER`: one caller's `/link/*` and `/token/*` calls to one vendor, and its `/status` and
- *   `/reset` calls. Linking is rare for a person, so this budget is small.
+ * - `RL_FLOW_CALLER`: one caller's `/link/*` (but `status`) and `/token/*` calls to one vendor, and
+ *   its `/reset` calls. Linking is rare for a person, so this budget is small.
  * - `RL_FLOW_VENDOR`: every caller's calls of one linking action (`start`, `callback`, `authorize`,
- *   `token`, …) of one vendor together (each may cost a token request with the client secret), and
- *   every `/status` call together.
+ *   `token`, …) of one vendor together: each may cost a token request with the client secret.
+ * - `RL_STATUS`: one caller's `/status` and `/link/:vendor/status` reads (Durable Object calls; the
+ *   demo's panel polls `/status` every 2 s per tab, so its development budget is larger than an
+ *   operator needs).
  */
-export const RATE_LIMIT_BINDINGS = ['RL_CALLER', 'RL_VENDOR', 'RL_FLOW_CALLER', 'RL_FLOW_VENDOR'] as const;
+export const RATE_LIMIT_BINDINGS = ['RL_CALLER', 'RL_VENDOR', 'RL_FLOW_CALLER', 'RL_FLOW_VENDOR', 'RL_STATUS'] as const;
 export type RateLimitBinding = (typeof RATE_LIMIT_BINDINGS)[number];
 
 /** What a route costs: the proxy, a linking flow (link, token), the status panel or an operator reset. */
@@ -50,7 +52,7 @@ export async function rateLimited(env: Env, scope: LimitScope, caller: string, v
       : scope === 'flow'
         ? [['RL_FLOW_CALLER', `flow:${vendor}:${caller}`], ['RL_FLOW_VENDOR', `flow:${vendor}:${action}`]]
         : scope === 'status'
-          ? [['RL_FLOW_CALLER', `status:${caller}`], ['RL_FLOW_VENDOR', 'status']]
+          ? [['RL_STATUS', `status:${caller}`]]
           : [['RL_FLOW_CALLER', `reset:${caller}`]];
   for (const [name, key] of checks) {
     if (!(await limiter(name).limit({ key })).success) return RATE_LIMIT_RETRY_AFTER;

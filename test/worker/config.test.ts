@@ -16,6 +16,7 @@ function base(): Record<string, unknown> {
     RL_VENDOR: limiter,
     RL_FLOW_CALLER: limiter,
     RL_FLOW_VENDOR: limiter,
+    RL_STATUS: limiter,
     PUBLIC_ORIGIN: 'https://edge.example',
     ALLOWED_ORIGINS: ['https://shop.example'],
     TOKENGATE_KEYS: KEYS,

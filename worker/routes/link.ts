@@ -99,9 +99,10 @@ function redirect(location: string, cookies: string[] = []): Response {
 export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
   const vendor = ctx.config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
-  // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19).
+  // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19); `status`
+  // is a read the demo's page makes on every load, counted with `/status`.
   if (action !== 'config') {
-    const limited = await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name, action);
+    const limited = action === 'status' ? await limitedAnswer(ctx.env, 'status', ctx.caller) : await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name, action);
     if (limited !== undefined) return limited;
   }
   switch (`${request.method} ${action}`) {
