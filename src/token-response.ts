@@ -131,14 +131,15 @@ export function errorFromAnswer(
   if (value !== undefined) {
     const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
+      const scrub = (text: string | undefined): string | undefined => (text === undefined ? undefined : redact(text, secrets));
       return new OAuthError({
         ...fields,
         ...extra,
         status,
         endpoint: label,
         error: redact(fields.error, secrets),
-        description: fields.description === undefined ? undefined : redact(fields.description, secrets),
-        uri: fields.uri === undefined ? undefined : redact(fields.uri, secrets),
+        description: scrub(fields.description),
+        uri: scrub(fields.uri),
         details: fields.details === undefined ? undefined : redactValue(fields.details, secrets),
       });
     }

@@ -1,4 +1,4 @@
-import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, TokenGateError, type OAuthError } from './errors.js';
+import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
 import { memoryStore, type TokenStore } from './store.js';
@@ -209,7 +209,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const ownGrant = grantName();
     try {
       return await request(
-        () => (refreshToken !== undefined ? refreshTokenGrant(profile, refreshToken, requestOptions()) : profileGrant(profile, requestOptions())),
+        () => (refreshToken !== undefined ? refreshTokenGrant(profile, refreshToken, requestOptions) : profileGrant(profile, requestOptions)),
         refreshToken !== undefined ? 'refresh_token' : ownGrant,
       );
     } catch (error) {
@@ -231,7 +231,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
-  const requestOptions = (): { fetch?: FetchLike; now: () => number } => (options.fetch ? { fetch: options.fetch, now } : { now });
+  const requestOptions: { fetch?: FetchLike; now: () => number } = options.fetch ? { fetch: options.fetch, now } : { now };
 
   /**
    * One token request with the vendor's pacing, bounded retries and backoff.
@@ -275,8 +275,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   function retryDelay(error: unknown, attempt: number): number | undefined {
-    if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
-    const { code, status, retryAfter } = error as TokenGateError;
+    // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
+    if (attempt >= retries || !isTokenGateError(error)) return undefined;
+    const { code, status, retryAfter } = error;
     // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
     if (status === 429 || (status === 503 && retryAfter !== undefined)) {
       return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
