@@ -36,8 +36,6 @@ export interface StartAuthorizationOptions {
   timeout?: number;
 }
 
-const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']);
-
 /**
  * Starts an authorization code flow with PKCE S256: makes the verifier and state and builds the
  * authorization URL.
@@ -54,17 +52,21 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   const state = createState();
   const url = new URL(profile.authorizeUrl);
   const query = url.searchParams;
-  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
-    if (!PROTOCOL_PARAMS.has(key)) query.set(key, value);
-  }
-  query.set('response_type', 'code');
-  query.set('client_id', profile.clientId);
-  query.set('redirect_uri', redirectUri);
   const scope = scopeList(options.scope, profile.scopeSeparator) ?? profile.scope;
-  if (scope !== undefined && scope.length > 0) query.set('scope', scope.join(profile.scopeSeparator));
-  query.set('state', state);
-  query.set('code_challenge', challenge);
-  query.set('code_challenge_method', method);
+  // The protocol's own parameters, in this order; `extraParams` cannot override any of them.
+  const protocol: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: profile.clientId,
+    redirect_uri: redirectUri,
+    scope: scope?.join(profile.scopeSeparator) || undefined,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: method,
+  };
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
+    if (!Object.hasOwn(protocol, key)) query.set(key, value);
+  }
+  for (const [key, value] of Object.entries(protocol)) if (value !== undefined) query.set(key, value);
   const push = options.par ?? profile.requirePar;
   if (push && !profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
   return { url: push ? await profile.pushAuthorization!(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
