@@ -2,7 +2,7 @@ import { timingSafeEqual } from './encoding.js';
 import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_ISSUER_UNKNOWN, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
-import { scopeList, type Profile, type Scope } from './profile.js';
+import { absoluteUrl, scopeList, type Profile, type Scope } from './profile.js';
 import { redact } from './redact.js';
 import type { FetchLike, RequestOptions, TokenSet } from './types.js';
 
@@ -73,12 +73,7 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
 }
 
 function checkRedirectUri(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
-  }
+  const url = absoluteUrl(value, ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
   if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
   return value;
 }
@@ -111,12 +106,7 @@ export function checkCallback(
   transaction: Pick<AuthorizationTransaction, 'state' | 'redirectUri'>,
   callbackUrl: string | URL,
 ): string {
-  let url: URL;
-  try {
-    url = new URL(callbackUrl);
-  } catch {
-    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
-  }
+  const url = absoluteUrl(callbackUrl, ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
   const expected = new URL(transaction.redirectUri);
   if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
     throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');
