@@ -30,6 +30,27 @@ const OTHERS = [
   { what: '`tokengate/browser` (src/browser/index.ts, idb-keyval included)', entry: join(root, 'src', 'browser', 'index.ts') },
 ];
 
+/**
+ * The checks our single-page-app job keeps, whatever its size, and the module that pays for each: the
+ * size is measured with every one of them in the bundle. Each is proven by the tests named.
+ */
+export const CHECKS = [
+  ['state: CSPRNG, compared in constant time, missing or mismatched refused before any request', 'pkce.ts, encoding.ts, authorization.ts', 'test/unit/authorization.test.ts, parsers.property.test.ts'],
+  ['PKCE S256 only (RFC 7636), 43-character verifier from the CSPRNG', 'pkce.ts, encoding.ts', 'test/unit/pkce.test.ts'],
+  ['redirect URI: configured, absolute, no fragment; the callback must come back to it', 'authorization.ts', 'test/unit/authorization.test.ts'],
+  ['`iss` (RFC 9207): checked when sent, required when the server advertises it, refused without a configured issuer', 'authorization.ts', 'test/unit/authorization.test.ts, parsers.property.test.ts'],
+  ['an error callback becomes an OAuthError, its text redacted of the code', 'authorization.ts, redact.ts, errors.ts', 'test/unit/canary.test.ts'],
+  ['endpoints: absolute, https: except loopback, no credentials, no fragment; scopes are scope-tokens', 'profile.ts, profiles/oauth2.ts', 'test/unit/profiles.test.ts, scope.test.ts'],
+  ['timeouts (request and body read), the caller\'s AbortSignal, redirects never followed', 'transport.ts', 'test/unit/token-response.test.ts'],
+  ['size cap: Content-Length first, then bytes counted as they stream', 'transport.ts', 'test/unit/token-response.test.ts'],
+  ['content type: HTML pages (by type or by content), other types, truncated or malformed JSON, each a typed error', 'transport.ts, token-response.ts', 'test/unit/token-response.test.ts, parsers.property.test.ts'],
+  ['token answer fields (RFC 6749 §5.1): access_token, token_type, refresh_token as visible ASCII, expires_in bounded, scope; the bad field named', 'token-response.ts', 'test/unit/token-response.test.ts, parsers.property.test.ts'],
+  ['error answers: RFC 6749 §5.2 bodies, RFC 9457 problem details, vendor mappings, plain HTTP status; Retry-After', 'token-response.ts, transport.ts', 'test/unit/token-response.test.ts, parsers.property.test.ts'],
+  ['redaction: every credential of the request and the profile, of any length, also percent- and form-encoded, out of every message', 'redact.ts, grants.ts', 'test/unit/canary.test.ts, parsers.property.test.ts, test/node/redaction.test.ts'],
+  ['typed errors: one base class, stable codes, cross-realm guards, messages that name the endpoint and what was wrong', 'errors.ts and each message', 'test/unit/errors.test.ts'],
+  ['token source: single-flight, refresh ahead of expiry, rotation stored before use, invalid_grant terminal, bounded retries with backoff and Retry-After, the vendor\'s minimum interval, store and lock', 'token-source.ts, store.ts', 'test/unit/token-source.test.ts'],
+];
+
 /** The goal for ours: at most this many gzip bytes, and the smallest of all. */
 export const GOAL_GZIP = 3500;
 
@@ -147,6 +168,8 @@ export async function moduleCosts(entry) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log('Checks the single-page-app job keeps (each in the measured bundle):');
+  for (const [check, where] of CHECKS) console.log(`  - ${check} (${where})`);
   for (const row of JOB) {
     const entry = join(bundleDir, row.entry);
     const result = await bundle(entry);

@@ -2,7 +2,7 @@ import { timingSafeEqual } from './encoding.js';
 import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_ISSUER_UNKNOWN, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
-import { scopeList, type Profile, type Scope } from './profile.js';
+import { absoluteUrl, scopeList, type Profile, type Scope } from './profile.js';
 import { redact } from './redact.js';
 import type { FetchLike, RequestOptions, TokenSet } from './types.js';
 
@@ -36,8 +36,6 @@ export interface StartAuthorizationOptions {
   timeout?: number;
 }
 
-const PROTOCOL_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']);
-
 /**
  * Starts an authorization code flow with PKCE S256: makes the verifier and state and builds the
  * authorization URL.
@@ -54,29 +52,28 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   const state = createState();
   const url = new URL(profile.authorizeUrl);
   const query = url.searchParams;
-  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
-    if (!PROTOCOL_PARAMS.has(key)) query.set(key, value);
-  }
-  query.set('response_type', 'code');
-  query.set('client_id', profile.clientId);
-  query.set('redirect_uri', redirectUri);
   const scope = scopeList(options.scope, profile.scopeSeparator) ?? profile.scope;
-  if (scope !== undefined && scope.length > 0) query.set('scope', scope.join(profile.scopeSeparator));
-  query.set('state', state);
-  query.set('code_challenge', challenge);
-  query.set('code_challenge_method', method);
+  // The protocol's own parameters, in this order; `extraParams` cannot override any of them.
+  const protocol: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: profile.clientId,
+    redirect_uri: redirectUri,
+    scope: scope?.join(profile.scopeSeparator) || undefined,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: method,
+  };
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
+    if (!Object.hasOwn(protocol, key)) query.set(key, value);
+  }
+  for (const [key, value] of Object.entries(protocol)) if (value !== undefined) query.set(key, value);
   const push = options.par ?? profile.requirePar;
   if (push && !profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
   return { url: push ? await profile.pushAuthorization!(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
 }
 
 function checkRedirectUri(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
-  }
+  const url = absoluteUrl(value, ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
   if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
   return value;
 }
@@ -109,12 +106,7 @@ export function checkCallback(
   transaction: Pick<AuthorizationTransaction, 'state' | 'redirectUri'>,
   callbackUrl: string | URL,
 ): string {
-  let url: URL;
-  try {
-    url = new URL(callbackUrl);
-  } catch {
-    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
-  }
+  const url = absoluteUrl(callbackUrl, ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
   const expected = new URL(transaction.redirectUri);
   if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
     throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');

@@ -116,9 +116,10 @@ export interface TokenGateErrorOptions {
  */
 export class TokenGateError<Code extends string = ErrorCode | OAuthErrorCode> extends Error {
   override name: string = 'TokenGateError';
-  readonly code: Code;
-  readonly status: number | undefined;
-  readonly retryAfter: number | undefined;
+  // `declare`: assigned in the constructor, so no field initializers are emitted as well.
+  declare readonly code: Code;
+  declare readonly status: number | undefined;
+  declare readonly retryAfter: number | undefined;
 
   constructor(code: Code, message: string, options: TokenGateErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -152,18 +153,16 @@ export interface OAuthErrorFields {
  */
 export class OAuthError extends TokenGateError<OAuthErrorCode> {
   override name: string = 'OAuthError';
-  readonly description: string | undefined;
-  readonly uri: string | undefined;
-  readonly details: unknown;
+  declare readonly description: string | undefined;
+  declare readonly uri: string | undefined;
+  declare readonly details: unknown;
 
   constructor(fields: OAuthErrorFields) {
     const endpoint = fields.endpoint ?? (fields.status === undefined ? 'authorization server' : 'token endpoint');
     const where = fields.status === undefined ? endpoint : `${endpoint} (HTTP ${fields.status})`;
     const description = fields.description === undefined ? '' : `: ${fields.description}`;
-    super(fields.error, `The ${where} answered ${fields.error}${description}`, {
-      ...(fields.status === undefined ? {} : { status: fields.status }),
-      ...(fields.retryAfter === undefined ? {} : { retryAfter: fields.retryAfter }),
-    });
+    // The fields carry status and retryAfter, and no cause: the server's body stays out of the error.
+    super(fields.error, `The ${where} answered ${fields.error}${description}`, { status: fields.status, retryAfter: fields.retryAfter });
     this.description = fields.description;
     this.uri = fields.uri;
     this.details = fields.details;

@@ -1,5 +1,5 @@
 import type { ClientAuthentication } from './client-auth.js';
-import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from './errors.js';
+import { ERR_INVALID_CONFIG, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
 import type { FetchLike, RequestOptions } from './types.js';
 
 /** How a token request's parameters go on the wire. */
@@ -74,17 +74,21 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * ask for TLS), no credentials and no fragment.
  */
 export function checkEndpoint(label: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} is not an absolute URL`);
-  }
+  const url = absoluteUrl(value, ERR_INVALID_CONFIG, `${label} is not an absolute URL`);
   const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
   if (!secure) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must use https: (http: only on loopback)`);
   if (url.username || url.password) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain credentials`);
   if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain a fragment`);
   return url.href;
+}
+
+/** `value` parsed as an absolute URL, or the typed error `code` with `message`, never the parser's TypeError. */
+export function absoluteUrl(value: string | URL, code: ErrorCode, message: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new TokenGateError(code, message);
+  }
 }
 
 /** Throws a clear configuration error unless `value` is one of the keys of `table` (an environment name, ...). */

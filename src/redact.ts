@@ -1,3 +1,5 @@
+import { formEncode } from './encoding.js';
+
 const REDACTED = '[redacted]';
 const MAX_TEXT = 300;
 /** Below this length a credential is matched only as a whole token (see {@link redact}). */
@@ -45,7 +47,5 @@ export function redactValue(value: unknown, secrets: readonly (string | undefine
 }
 
 function variants(secret: string): string[] {
-  const encoded = encodeURIComponent(secret);
-  const form = new URLSearchParams([['', secret]]).toString().slice(1);
-  return [...new Set([secret, encoded, form])];
+  return [...new Set([secret, encodeURIComponent(secret), formEncode(secret)])];
 }

@@ -1,4 +1,3 @@
-import * as v from 'valibot';
 import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
@@ -6,35 +5,40 @@ import { parseRetryAfter, readJson } from './transport.js';
 import type { TokenSet } from './types.js';
 
 /** RFC 6749 Appendix A: tokens are visible ASCII. No blanks or control characters, which would break the Authorization header. */
-const tokenValue = v.pipe(v.string(), v.regex(/^[\x21-\x7e]+$/));
+const TOKEN_VALUE = /^[\x21-\x7e]+$/;
+const isToken = (value: unknown): value is string => typeof value === 'string' && TOKEN_VALUE.test(value);
 /** About 31 years: a larger `expires_in` is a broken server, not a long-lived token. */
 const MAX_EXPIRES_IN = 1_000_000_000;
+/** RFC 6749 §5.2: `error` is ASCII without `"` and `\`. */
+const ERROR_CODE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+
+/** The RFC 6749 §5.1 fields of a success body that passed {@link tokenFields}. */
+interface TokenFields {
+  access_token: string;
+  token_type: string;
+  expires_in?: number | undefined;
+  refresh_token?: string | undefined;
+  scope?: string | undefined;
+}
 
 /**
- * RFC 6749 §5.1 success body, with `expires_in` also accepted as a string of digits. The schema uses
- * few distinct valibot actions on purpose: each one adds its code to every browser bundle.
+ * Checks an RFC 6749 §5.1 success body field by field, in the order of the RFC, and answers it with
+ * `expires_in` as a number (a string of digits is accepted, as some servers send), or the name of the
+ * first field that is missing or invalid. Hand-written rather than a schema: this is on every
+ * browser's path, and the property tests in test/unit/parsers.property.test.ts hold it to the shape.
  */
-const TokenBody = v.looseObject({
-  access_token: tokenValue,
+function tokenFields(value: unknown): TokenFields | string {
+  const body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const { access_token, token_type, expires_in, refresh_token, scope } = body;
+  const seconds = typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in) ? Number(expires_in) : expires_in;
+  if (!isToken(access_token)) return 'access_token';
   // RFC 6749 §7.1 names token types like `Bearer`: visible ASCII as well.
-  token_type: tokenValue,
-  expires_in: v.optional(
-    v.pipe(
-      v.custom<number | string>((value) => typeof value === 'number' || (typeof value === 'string' && /^\d{1,10}$/.test(value))),
-      v.transform(Number),
-      v.check((seconds) => seconds >= 0 && seconds <= MAX_EXPIRES_IN),
-    ),
-  ),
-  refresh_token: v.optional(tokenValue),
-  scope: v.optional(v.string()),
-});
-
-/** RFC 6749 §5.2: `error` is ASCII without `"` and `\`. */
-const ErrorBody = v.looseObject({
-  error: v.pipe(v.string(), v.regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/)),
-  error_description: v.optional(v.string()),
-  error_uri: v.optional(v.string()),
-});
+  if (!isToken(token_type)) return 'token_type';
+  if (seconds !== undefined && !(typeof seconds === 'number' && seconds >= 0 && seconds <= MAX_EXPIRES_IN)) return 'expires_in';
+  if (refresh_token !== undefined && !isToken(refresh_token)) return 'refresh_token';
+  if (scope !== undefined && typeof scope !== 'string') return 'scope';
+  return { access_token, token_type, expires_in: seconds, refresh_token, scope };
+}
 
 /** What the checks need besides the answer: who asked, what to scrub, the clock. */
 export interface ProcessOptions {
@@ -69,13 +73,10 @@ export async function processTokenResponse(profile: Profile, response: Response,
   if (!response.ok) throw errorFromAnswer(profile, response, body, options.label, secrets);
   const value = expectJson(body, response.status, options.label);
   const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;
-  const parsed = v.safeParse(TokenBody, mapped);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const field = issue ? v.getDotPath(issue) ?? 'body' : 'body';
-    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${field}"`, { status: response.status });
+  const fields = tokenFields(mapped);
+  if (typeof fields === 'string') {
+    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${fields}"`, { status: response.status });
   }
-  const fields = parsed.output;
   const lifetime = fields.expires_in ?? profile.defaultLifetime;
   const refreshToken = fields.refresh_token ?? options.previousRefreshToken;
   const scope =
@@ -130,14 +131,15 @@ export function errorFromAnswer(
   if (value !== undefined) {
     const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
+      const scrub = (text: string | undefined): string | undefined => (text === undefined ? undefined : redact(text, secrets));
       return new OAuthError({
         ...fields,
         ...extra,
         status,
         endpoint: label,
         error: redact(fields.error, secrets),
-        description: fields.description === undefined ? undefined : redact(fields.description, secrets),
-        uri: fields.uri === undefined ? undefined : redact(fields.uri, secrets),
+        description: scrub(fields.description),
+        uri: scrub(fields.uri),
         details: fields.details === undefined ? undefined : redactValue(fields.details, secrets),
       });
     }
@@ -150,10 +152,10 @@ export function errorFromAnswer(
 
 /** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */
 function standardError(value: unknown): OAuthErrorFields | undefined {
-  const parsed = v.safeParse(ErrorBody, value);
-  if (!parsed.success) return undefined;
-  const { error, error_description, error_uri } = parsed.output;
-  return { error, description: error_description ?? problemText(value), uri: error_uri };
+  const { error, error_description, error_uri } = (value ?? {}) as Record<string, unknown>;
+  const optional = (text: unknown): boolean => text === undefined || typeof text === 'string';
+  if (typeof error !== 'string' || !ERROR_CODE.test(error) || !optional(error_description) || !optional(error_uri)) return undefined;
+  return { error, description: (error_description as string | undefined) ?? problemText(value), uri: error_uri as string | undefined };
 }
 
 /** RFC 9457 §3.1: `title` and `detail` of a problem details object, when it has them. */

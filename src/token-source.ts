@@ -1,4 +1,4 @@
-import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, TokenGateError, type OAuthError } from './errors.js';
+import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
 import { memoryStore, type TokenStore } from './store.js';
@@ -189,7 +189,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const obtained = refreshToken !== undefined ? await refresh(refreshToken) : await fromProfileGrant();
+    const obtained = await renew(refreshToken);
     // RFC 6749 §6: a refresh answer without scope keeps the scope originally granted.
     const tokens = obtained.tokens.scope === undefined && held?.scope !== undefined ? { ...obtained.tokens, scope: held.scope } : obtained.tokens;
     const { obtainedAt } = obtained;
@@ -199,27 +199,24 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     return tokens;
   }
 
-  async function refresh(refreshToken: string): Promise<Obtained> {
+  /**
+   * A refresh with `refreshToken`, else the profile's own grant. `invalid_grant` on a refresh drops the
+   * set; a source that got its tokens with the profile's own grant (Shopware's password grant) then
+   * starts over, a linked one must link again. A refused long-lived refresh token in the profile's
+   * grant (Eshopbox's) means linking again too; other refusals of the own grant are passed on.
+   */
+  async function renew(refreshToken: string | undefined): Promise<Obtained> {
+    const ownGrant = grantName();
     try {
-      return await request(() => refreshTokenGrant(profile, refreshToken, requestOptions()), 'refresh_token');
+      return await request(
+        () => (refreshToken !== undefined ? refreshTokenGrant(profile, refreshToken, requestOptions) : profileGrant(profile, requestOptions)),
+        refreshToken !== undefined ? 'refresh_token' : ownGrant,
+      );
     } catch (error) {
-      if (!isOAuthError(error) || error.code !== 'invalid_grant') throw error;
-      adopt(undefined);
+      if (!isOAuthError(error) || error.code !== 'invalid_grant' || (refreshToken === undefined && ownGrant !== 'refresh_token')) throw error;
+      if (refreshToken !== undefined) adopt(undefined);
       await store.delete(key);
-      // A source that got its tokens with the profile's own grant (Shopware's password grant) starts over.
-      const ownGrant = !linked && profile.grant !== undefined && profile.grant['grant_type'] !== 'refresh_token';
-      if (ownGrant) return fromProfileGrant();
-      throw linkRequired(error);
-    }
-  }
-
-  /** The profile's own grant; a refused long-lived refresh token (Eshopbox's) means linking again. */
-  async function fromProfileGrant(): Promise<Obtained> {
-    try {
-      return await request(() => profileGrant(profile, requestOptions()), grantName());
-    } catch (error) {
-      if (!isOAuthError(error) || error.code !== 'invalid_grant' || grantName() !== 'refresh_token') throw error;
-      await store.delete(key);
+      if (refreshToken !== undefined && !linked && profile.grant !== undefined && ownGrant !== 'refresh_token') return renew(undefined);
       throw linkRequired(error);
     }
   }
@@ -234,7 +231,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
-  const requestOptions = (): { fetch?: FetchLike; now: () => number } => (options.fetch ? { fetch: options.fetch, now } : { now });
+  const requestOptions: { fetch?: FetchLike; now: () => number } = options.fetch ? { fetch: options.fetch, now } : { now };
 
   /**
    * One token request with the vendor's pacing, bounded retries and backoff.
@@ -278,8 +275,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   function retryDelay(error: unknown, attempt: number): number | undefined {
-    if (attempt >= retries || !(error instanceof Error) || !('code' in error)) return undefined;
-    const { code, status, retryAfter } = error as TokenGateError;
+    // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
+    if (attempt >= retries || !isTokenGateError(error)) return undefined;
+    const { code, status, retryAfter } = error;
     // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
     if (status === 429 || (status === 503 && retryAfter !== undefined)) {
       return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;

@@ -95,14 +95,16 @@ export async function readText(response: Response, options: ReadOptions): Promis
   // returns nothing: an event listener's promise is ignored, and workerd warns about every one.
   const stop = (): void => void cancel(reader);
   signal.addEventListener('abort', stop);
-  const chunks: Uint8Array[] = [];
+  // Decoded as it streams: no second copy of the body to join the chunks.
+  const decoder = new TextDecoder();
+  let text = '';
   let total = 0;
   try {
     signal.throwIfAborted();
     for (let next = await reader.read(); !next.done; next = await reader.read()) {
       total += next.value.byteLength;
       if (total > maxBytes) throw tooLarge();
-      chunks.push(next.value);
+      text += decoder.decode(next.value, { stream: true });
     }
     signal.throwIfAborted();
   } catch (error) {
@@ -111,13 +113,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
   } finally {
     signal.removeEventListener('abort', stop);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  return text + decoder.decode();
 }
 
 export type JsonBody =

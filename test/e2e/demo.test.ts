@@ -335,12 +335,20 @@ describe('the storefront embed', () => {
     page.on('request', (request) => {
       if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
     });
+    const mediatedChunks = (): string[] => scripts.filter((path) => path.startsWith('/dist/chunks/mediated-'));
     await page.goto(`${stack.origin}/embed/example.html`);
     const mediated = page.locator('tokengate-link[mode="mediated"]');
-    await mediated.getByRole('button', { name: 'Link Instacart from this page' }).click();
+    const link = mediated.getByRole('button', { name: 'Link Instacart from this page' });
+    await link.waitFor();
+    // Every element has read its state from the Worker and the page is quiet: a chunk fetched at page
+    // load (on connect, on the first status read) would have been requested by now.
+    await page.waitForLoadState('networkidle');
+    expect(scripts).toContain('/dist/tokengate-embed.js');
+    expect(mediatedChunks()).toEqual([]);
+    await link.click();
     // The element's text is in its (open) shadow root, which locators pierce.
     await mediated.getByText(/Your Instacart account is linked\. Access token: .* left\./).waitFor({ timeout: 15_000 });
-    expect(scripts.some((path) => path.startsWith('/dist/chunks/mediated-'))).toBe(true);
+    expect(mediatedChunks()).not.toEqual([]);
     await linkedThenUnlink(page, mediated, 'mediated', '09-embed-mediated-linked');
     await context.close();
   });

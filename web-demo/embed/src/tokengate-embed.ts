@@ -11,7 +11,8 @@
  * only a short-lived access token (see web-demo/src/mediated.ts). Either way the storefront calls the
  * vendor through the Worker with `call()`, which adds the CSRF header; the session cookie rides along.
  * The script a page loads holds only the BFF half; the mediated half (the core: PKCE, token checks, the
- * token source) is a separate chunk fetched the first time an element in `mediated` mode needs it.
+ * token source) is a separate chunk fetched the first time an element in `mediated` mode is used (a
+ * click on Link or Unlink), never at page load.
  *
  * Events (bubbling, composed): `tokengate-linked`, `tokengate-unlinked`, `tokengate-error`
  * (`detail: { vendor, code?, message }`). Style it with `::part(button)`, `::part(status)`,
@@ -20,8 +21,15 @@
 import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
 import { call, linkStatus, unlinkSession } from '../../src/worker-client.ts';
 
-/** The token-mediating half, loaded on first use: most storefronts use `bff` and never fetch it. */
-const mediated = (): Promise<typeof import('../../src/mediated.ts')> => import('../../src/mediated.ts');
+type Mediated = typeof import('../../src/mediated.ts');
+
+/**
+ * The token-mediating half, fetched on first use (a click on Link or Unlink of a `mediated` element),
+ * never at page load: most storefronts use `bff` and never fetch it. Until then an element shows the
+ * Worker's view of the link, which knows a mediated session too.
+ */
+let mediatedChunk: Promise<Mediated> | undefined;
+const mediated = (): Promise<Mediated> => (mediatedChunk ??= import('../../src/mediated.ts'));
 
 export { call };
 
@@ -125,7 +133,8 @@ export class TokengateLink extends HTMLElement {
     if (!vendor) return;
     try {
       const server = await linkStatus(vendor);
-      const page = this.mode === 'mediated' ? await (await mediated()).mediatedStatus(vendor) : undefined;
+      // The page's own token adds its expiry, once the mediated half is here; reading it never fetches that half.
+      const page = this.mode === 'mediated' && mediatedChunk ? await (await mediatedChunk).mediatedStatus(vendor) : undefined;
       const linked = server.linked || page?.linked === true;
       // A result line about the old state (e.g. "linked", after another element unlinked) would mislead.
       if (this.#loaded && linked !== this.#linked) this.#say('');
