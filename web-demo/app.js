@@ -392,12 +392,12 @@ function linkCard(v) {
   unlinkButton.addEventListener('click', () =>
     busy(unlinkButton, result, `Unlinking ${name}…`, async () => {
       try {
-        await unlinkVendor(vendor);
+        const unlinked = await unlinkVendor(vendor);
         pageTokens.delete(vendor);
         // The "is linked" notice of a BFF return is no longer true.
         const notice = $('#notice');
         if (notice.dataset.vendor === vendor) notice.hidden = true;
-        showInfo(result, `Unlinked ${name}. The Worker dropped its tokens for your session.`);
+        showInfo(result, `Unlinked ${name}. The Worker dropped its tokens for your session. ${revocationWords(name, unlinked)}`);
         await refreshLink(vendor);
       } catch (error) {
         showError(result, error);
@@ -417,6 +417,20 @@ function linkCard(v) {
   );
 }
 
+/** What the vendor did with the tokens at unlink (RFC 7009), in words. */
+function revocationWords(name, unlinked) {
+  switch (unlinked?.revocation) {
+    case 'revoked':
+      return `${name} revoked them too.`;
+    case 'not_offered':
+      return `${name} offers no revocation: its tokens end when they expire.`;
+    case 'failed':
+      return `${name} did not confirm that it revoked them.`;
+    default:
+      return '';
+  }
+}
+
 async function unlinkVendor(vendor) {
   let tg;
   try {
@@ -426,10 +440,9 @@ async function unlinkVendor(vendor) {
   }
   if (tg) return tg.unlink(vendor);
   const response = await fetch(`/link/${encodeURIComponent(vendor)}/unlink`, { method: 'POST', headers: { ...CSRF, accept: 'application/json' } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => undefined);
-    throw Object.assign(new Error(describeFailure(response.status, body, response.headers)), { code: body?.error });
-  }
+  const body = await response.json().catch(() => undefined);
+  if (!response.ok) throw Object.assign(new Error(describeFailure(response.status, body, response.headers)), { code: body?.error });
+  return body;
 }
 
 function renderLinkCards(vendors) {

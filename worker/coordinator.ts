@@ -5,6 +5,7 @@ import {
   createTokenSource,
   ErrorCode,
   isTokenGateError,
+  revokeToken,
   TokenGateError,
   type TokenSet,
   type TokenSource,
@@ -57,6 +58,13 @@ export interface PendingLink {
   /** The page of the Worker's origin to go back to afterwards (checked by the link route). */
   returnTo?: string;
 }
+
+/**
+ * What an unlink did at the vendor: `revoked` (its revocation endpoint took the tokens), `failed` (it
+ * did not answer 200: the code says why; the account is unlinked here all the same), `not_offered`
+ * (the vendor has no revocation endpoint) or `nothing_to_revoke` (no account was linked).
+ */
+export type UnlinkOutcome = { revocation: 'revoked' | 'not_offered' | 'nothing_to_revoke' } | { revocation: 'failed'; code: string };
 
 /** A BFF link's outcome, with the page it started from once the transaction was found. */
 export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
@@ -344,13 +352,31 @@ export class TokenCoordinator extends DurableObject<Env> {
     await this.env.TOKENS.delete(kvKey);
   }
 
-  /** Forgets the linked account here, in storage and in KV. */
-  async unlink(vendor: string, kvKey: string): Promise<void> {
+  /**
+   * Forgets the linked account here, in storage and in KV, after asking the vendor to revoke its
+   * tokens (RFC 7009) when it has a revocation endpoint: the refresh token first (which usually takes
+   * its access tokens with it, §2.1), then the access token. The account is unlinked here whatever the
+   * vendor answers; the outcome says what it did.
+   */
+  async unlink(vendor: string, kvKey: string): Promise<UnlinkOutcome> {
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
+    const profile = this.#vendor(vendor).profile;
+    let revocation: UnlinkOutcome = { revocation: tokens === undefined ? 'nothing_to_revoke' : 'not_offered' };
+    if (tokens !== undefined && profile.revocationUrl !== undefined) {
+      try {
+        if (tokens.refreshToken !== undefined) await revokeToken(profile, tokens.refreshToken, { hint: 'refresh_token' });
+        await revokeToken(profile, tokens.accessToken, { hint: 'access_token' });
+        revocation = { revocation: 'revoked' };
+      } catch (error) {
+        revocation = { revocation: 'failed', code: isTokenGateError(error) ? error.code : 'ERR_INTERNAL' };
+      }
+    }
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`, `mode:${vendor}`]);
     await this.env.TOKENS.delete(kvKey);
+    return revocation;
   }
 
   /** For the demo's live panel: whether a token is held, until when, how many requests, the last error. */

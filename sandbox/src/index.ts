@@ -71,11 +71,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       if (!candidate.methods.includes(request.method)) return methodNotAllowed(candidate.methods);
       const current = state;
       const context = { request, params: match.groups ?? {}, state: current };
-      if (candidate.kind === 'api') {
-        current.stats.apiCalls[candidate.vendor] += 1;
-        return candidate.handle(context);
-      }
-      current.stats.tokenRequests[candidate.vendor] += 1;
+      if (candidate.kind === 'api') current.stats.apiCalls[candidate.vendor] += 1;
+      else current.stats.tokenRequests[candidate.vendor] += 1;
+      if (candidate.kind === 'api' && candidate.faults !== true) return candidate.handle(context);
       const fault = current.faults.take(candidate.vendor);
       if (fault !== undefined) {
         const kind = fault.fault;

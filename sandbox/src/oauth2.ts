@@ -541,7 +541,8 @@ export const oauth2Routes: readonly Route[] = [
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/\.well-known\/oauth-authorization-server\/oauth2$/, methods: ['GET'], handle: metadata },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/authorize$/, methods: ['GET', 'POST'], handle: authorize },
   { vendor: OAUTH2_SERVER, kind: 'token', pattern: /^\/oauth2\/token$/, methods: ['POST'], handle: token },
-  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/revoke$/, methods: ['POST'], handle: revoke },
+  // Revocation takes the server's armed faults, so a test can see an unlink whose revocation fails.
+  { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/revoke$/, methods: ['POST'], faults: true, handle: revoke },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/introspect$/, methods: ['POST'], handle: introspect },
   { vendor: OAUTH2_SERVER, kind: 'api', pattern: /^\/oauth2\/api\/me$/, methods: ['GET'], handle: me },
 ];

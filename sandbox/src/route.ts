@@ -15,5 +15,7 @@ export interface Route {
   /** Matched against the whole path. */
   readonly pattern: RegExp;
   readonly methods: readonly string[];
+  /** An api route that takes the server's armed fault too (the revocation endpoint), without counting as a token request. */
+  readonly faults?: true;
   handle(context: RouteContext): Promise<Response>;
 }

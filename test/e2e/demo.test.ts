@@ -151,6 +151,9 @@ describe('the web demo', () => {
     await page.getByRole('heading', { name: /account is linked/ }).waitFor();
     await card.getByRole('button', { name: /Call as me/ }).click();
     await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
+    // Unlink revokes at the server too (RFC 7009), and the page says so.
+    await card.getByRole('button', { name: /Unlink/ }).click();
+    await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/OAuth 2\.0 sandbox revoked them too/);
     await context.close();
   });
 

@@ -13,7 +13,7 @@ import { TokenGateError } from '../../src/errors.ts';
 import type { Profile } from '../../src/profile.ts';
 import { oauth2 } from '../../src/profiles/oauth2.ts';
 import { createTokenSource, type TokenSource } from '../../src/token-source.ts';
-import { CSRF, failure, unlinkSession } from './worker-client.ts';
+import { CSRF, failure, unlinkSession, type Unlinked } from './worker-client.ts';
 
 /** What `GET /link/<vendor>/config` answers. */
 export interface LinkConfig {
@@ -207,7 +207,7 @@ export async function renewMediated(vendor: string): Promise<MediatedStatus> {
 }
 
 /** Forgets the page's token and asks the Worker to unlink the session (it drops the refresh token). */
-export async function unlink(vendor: string): Promise<void> {
+export async function unlink(vendor: string): Promise<Unlinked> {
   await tokenStore.delete(tokenKey(vendor));
-  await unlinkSession(vendor);
+  return unlinkSession(vendor);
 }

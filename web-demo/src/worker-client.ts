@@ -25,9 +25,16 @@ export async function failure(response: Response, what: string): Promise<TokenGa
 }
 
 /** Asks the Worker to unlink this browser's session at a vendor (it drops the refresh token). */
-export async function unlinkSession(vendor: string): Promise<void> {
+/** What the Worker's unlink did at the vendor (RFC 7009): see the Worker's `UnlinkOutcome`. */
+export interface Unlinked {
+  revocation: 'revoked' | 'not_offered' | 'nothing_to_revoke' | 'failed';
+  message?: string;
+}
+
+export async function unlinkSession(vendor: string): Promise<Unlinked> {
   const response = await fetch(`/link/${encodeURIComponent(vendor)}/unlink`, { method: 'POST', headers: { ...CSRF, accept: 'application/json' } });
   if (!response.ok) throw await failure(response, 'Unlinking');
+  return response.json();
 }
 
 /** The Worker's view of this browser's linked session: `GET /link/<vendor>/status`. */

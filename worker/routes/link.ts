@@ -10,6 +10,7 @@ import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
 import { limitedAnswer } from '../rate-limits.js';
 import { coordinator, forget, kvKeyOf, sendWithToken, type Credential } from '../token-cache.js';
+import type { UnlinkOutcome } from '../coordinator.js';
 
 /** `{ state, code_challenge, code_challenge_method }`: well under a kilobyte. */
 const MAX_AUTHORIZE_BODY = 4 * 1024;
@@ -190,13 +191,15 @@ async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime)
 async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'Unlinking needs a same-origin request with X-Tokengate-CSRF: 1');
   const session = sessionOf(request);
+  let outcome: UnlinkOutcome = { revocation: 'nothing_to_revoke' };
   if (session !== undefined) {
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    await coordinator(ctx.env, credential).unlink(vendor.name, await kvKeyOf(credential));
+    outcome = await coordinator(ctx.env, credential).unlink(vendor.name, await kvKeyOf(credential));
     await forget(credential);
   }
-  log({ at: 'link.unlink', vendor: vendor.name });
-  return json({ vendor: vendor.name, linked: false });
+  log({ at: 'link.unlink', vendor: vendor.name, revocation: outcome.revocation, ...('code' in outcome ? { code: outcome.code } : {}) });
+  const failed = outcome.revocation === 'failed' ? { message: `Unlinked here; ${vendor.name} did not confirm that it revoked the tokens (${outcome.code})` } : {};
+  return json({ vendor: vendor.name, linked: false, ...outcome, ...failed });
 }
 
 /**
