@@ -84,11 +84,17 @@ export interface TokenSource {
 
 /**
  * The default store key of a profile's tokens: `tokengate:<name>:<client id>@<token host>`, plus the
- * user for a password grant, so two shops or two users never share an entry.
+ * user of a password grant and each request parameter that changes the token a server issues (the
+ * scope, in any order, and `resource` / `audience`), so two shops, two users or two scopes never
+ * share an entry. Never a secret.
  */
-export function storeKey(profile: Pick<Profile, 'name' | 'clientId' | 'tokenUrl' | 'grant'>): string {
-  const user = profile.grant?.['username'];
-  return `tokengate:${profile.name}:${profile.clientId}@${new URL(profile.tokenUrl).host}${user === undefined ? '' : `:${user}`}`;
+export function storeKey(profile: Pick<Profile, 'name' | 'clientId' | 'tokenUrl' | 'grant' | 'scope'>): string {
+  const grant = profile.grant ?? {};
+  const scope = grant['scope']?.split(' ') ?? profile.scope;
+  let key = `tokengate:${profile.name}:${profile.clientId}@${new URL(profile.tokenUrl).host}`;
+  if (grant['username'] !== undefined) key += `:${grant['username']}`;
+  for (const name of ['resource', 'audience']) if (grant[name] !== undefined) key += `;${name}=${grant[name]}`;
+  return scope?.length ? `${key};scope=${[...scope].sort().join(' ')}` : key;
 }
 
 const DEFAULT_SKEW = 30_000;

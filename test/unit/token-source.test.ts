@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenSource, ErrorCode, memoryStore, type LockFn, type Profile, type TokenSet, type TokenSourceOptions } from '../../src/index.js';
+import { createTokenSource, ErrorCode, memoryStore, storeKey, type LockFn, type Profile, type TokenSet, type TokenSourceOptions } from '../../src/index.js';
 import { instellix, oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch, type Responder } from '../helpers/mock-fetch.js';
 import { fakeTime } from '../helpers/fake-time.js';
@@ -26,6 +26,32 @@ function setup(responders: Responder[], options: Partial<TokenSourceOptions> = {
   const source = createTokenSource(profile, { now: time.now, sleep: time.sleep, random: () => 0.5, ...options });
   return { mock, time, profile, source };
 }
+
+describe('the default store key (docs/security.md row 25)', () => {
+  it('two sources differing only in scope or resource never share a token, in one store', async () => {
+    const mock = mockFetch(issuing());
+    const store = memoryStore();
+    const base = { tokenUrl: 'https://as.example/token', clientId: 'c', clientSecret: 's', fetch: mock.fetch };
+    const sources = [
+      oauth2({ ...base, scope: 'read' }),
+      oauth2({ ...base, scope: ['read', 'write'] }),
+      oauth2({ ...base, grant: { grant_type: 'client_credentials', resource: 'https://api-a.example' } }),
+      oauth2({ ...base, grant: { grant_type: 'client_credentials', resource: 'https://api-b.example' } }),
+    ].map((profile) => createTokenSource(profile, { store }));
+    const tokens = [];
+    for (const source of sources) tokens.push((await source.getToken()).accessToken);
+    expect(new Set(tokens).size).toBe(4);
+    mock.expectCount(4);
+    // The scope's order does not make another entry; the key carries no secret.
+    const again = createTokenSource(oauth2({ ...base, scope: ['write', 'read'] }), { store });
+    expect((await again.getToken()).accessToken).toBe(tokens[1]);
+    mock.expectCount(4);
+    const password = oauth2({ ...base, grant: { type: 'password', username: 'ada', password: 'pw-canary-77' } });
+    expect(storeKey(password)).toContain(':ada');
+    expect(storeKey(password)).not.toContain('pw-canary-77');
+    expect(storeKey(oauth2({ ...base }))).not.toContain('s;');
+  });
+});
 
 describe('createTokenSource', () => {
   it('collapses 20 concurrent callers on a cold cache into one request', async () => {
