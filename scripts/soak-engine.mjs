@@ -463,6 +463,77 @@ export function classify(route, answer, id, ctx) {
 
 const percentile = (sorted, p) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 
+/** `count` calls of `send(i)`, `width` at a time. */
+async function inBatches(count, width, send) {
+  for (let start = 0; start < count; start += width) {
+    await Promise.all(Array.from({ length: Math.min(width, count - start) }, (_, k) => send(start + k)));
+  }
+}
+
+/** A rate limit of wrangler.toml's top level (the configuration the soak runs). */
+function rateLimit(root, name) {
+  const text = readFileSync(join(root, 'wrangler.toml'), 'utf8');
+  const limit = new RegExp(`name = "${name}"[^\\[]*?limit = (\\d+)`).exec(text)?.[1];
+  if (limit === undefined) throw new Error(`wrangler.toml has no rate limit ${name}`);
+  return Number(limit);
+}
+
+/**
+ * The attack phase, after the load: what a hostile caller can make the vendors do through the Worker.
+ * Each flood rotates its caller address (under wrangler dev the caller sets CF-Connecting-IP), so
+ * only the per-vendor limits stand between it and the vendor:
+ * - 300 × `GET /link/instacart/start` (each accepted one costs Instacart calls: a test user, its code);
+ * - 150 × `POST /token/oauth2` with bogus codes (each accepted one is a token request with the secret);
+ * - 100 sequential calls to an upstream that always answers 401 (a fresh token refused every time).
+ * Bounded: 550 requests, each with a 10 s timeout.
+ */
+export async function runAttack({ base, sandbox, root = ROOT }) {
+  const flowLimit = rateLimit(root, 'RL_FLOW_VENDOR');
+  const caller = (i) => `198.19.${(i >> 8) & 255}.${i & 255}`;
+  const tally = () => ({ sent: 0, accepted: 0, limited: 0, other: 0 });
+  const count = (figures, answer, accepted) => {
+    figures.sent++;
+    if (answer.status === 429 && /^\d+$/.test(String(answer.headers['retry-after'] ?? ''))) figures.limited++;
+    else if (accepted(answer)) figures.accepted++;
+    else figures.other++;
+  };
+  const before = await stats(sandbox);
+
+  const starts = tally();
+  await inBatches(300, 25, async (i) => {
+    const answer = await request(`${base}/link/instacart/start`, { headers: { 'cf-connecting-ip': caller(i), 'sec-fetch-site': 'same-origin' }, timeoutMs: 10_000 });
+    count(starts, answer, (a) => a.status === 303 && !String(a.headers.location ?? '').includes('link_error'));
+  });
+  const afterStarts = await stats(sandbox);
+
+  const tokens = tally();
+  await inBatches(150, 25, async (i) => {
+    const body = new URLSearchParams({ grant_type: 'authorization_code', code: `bogus-code-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: `${ORIGIN}/callback` }).toString();
+    const answer = await request(`${base}/token/oauth2`, {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'x-tokengate-csrf': '1', 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': caller(1000 + i) },
+      body,
+      timeoutMs: 10_000,
+    });
+    count(tokens, answer, (a) => a.status === 400);
+  });
+  const afterTokens = await stats(sandbox);
+
+  const refused = tally();
+  for (let i = 0; i < 100; i++) {
+    const answer = await request(`${base}/api/echo/unauthorized`, { headers: { origin: ORIGIN, 'x-tokengate-csrf': '1', 'cf-connecting-ip': caller(2000 + i) }, timeoutMs: 10_000 });
+    count(refused, answer, (a) => a.status === 502 && a.body.includes('fresh_token_refused'));
+  }
+  const after = await stats(sandbox);
+  const delta = (from, to, table, key) => (to[table][key] ?? 0) - (from[table][key] ?? 0);
+  return {
+    flowLimit,
+    starts: { ...starts, vendorCalls: delta(before, afterStarts, 'apiCalls', 'instacart') },
+    tokens: { ...tokens, vendorCalls: delta(afterStarts, afterTokens, 'tokenRequests', 'oauth2') },
+    refused: { ...refused, tokenRequests: delta(afterTokens, after, 'tokenRequests', 'echo') },
+  };
+}
+
 /**
  * Drives `requests` proxied GETs at `concurrency` against a running Worker at `base`, with the fault
  * schedule armed at the vendor sandbox at `sandbox`, and answers every figure of the report. Bounded: each request by `requestTimeoutMs`, the
@@ -647,6 +718,7 @@ export async function runSoak(options) {
 
   const final = await stats(sandbox);
   const echoAfter = await echoCount(sandbox);
+  const attack = options.attack === false ? undefined : await runAttack({ base, sandbox, root: options.root ?? ROOT });
 
   // Token requests: the strict minimum per token endpoint.
   // - Each credential needs 1 token per epoch in which it was called, where epochs are cut by the
@@ -692,6 +764,7 @@ export async function runSoak(options) {
   for (const [key, n] of codes) byKind[key.split('\t')[1]] += n;
 
   return {
+    attack,
     requests: total,
     sent,
     concurrency,
@@ -767,6 +840,17 @@ export function mustBeZero(result, logScan, reloads) {
     'secrets or refresh tokens in log lines': logScan.leaks,
     'Worker reloads during the run': reloads,
     'fault events that did not settle': result.events.filter((event) => event.state !== 'settled').length,
+    ...(result.attack === undefined ? {} : attackOverLimits(result.attack)),
+  };
+}
+
+/** The attack phase's must-be-0 figures: what reached the vendors beyond the limits, and stray answers. */
+function attackOverLimits(attack) {
+  return {
+    'attack: accepted /link starts beyond the per-vendor limit': Math.max(0, attack.starts.accepted - attack.flowLimit),
+    'attack: /token vendor requests beyond the per-vendor limit': Math.max(0, attack.tokens.vendorCalls - attack.flowLimit),
+    'attack: token requests for an always-401 upstream beyond 3': Math.max(0, attack.refused.tokenRequests - 3),
+    'attack: answers neither accepted nor 429 with Retry-After': attack.starts.other + attack.tokens.other + attack.refused.other,
   };
 }
 
@@ -809,6 +893,22 @@ export function formatReport(result, logScan, reloads, title = 'tokengate soak')
     const made = result.tokenRequests[endpoint];
     const min = result.minimumTokenRequests[endpoint];
     lines.push(`| ${endpoint} | ${n(made)} | ${n(min)} | ${n(result.faultTokenRequests[endpoint])} | ${n(made - min)} | ${n(result.apiCalls[endpoint])} |`);
+  }
+  if (result.attack !== undefined) {
+    const a = result.attack;
+    const over = attackOverLimits(a);
+    lines.push(
+      '',
+      '## Attack phase',
+      '',
+      `After the load, from rotating caller addresses (so only the per-vendor limits hold; RL_FLOW_VENDOR = ${n(a.flowLimit)} a minute).`,
+      '',
+      '| flood | sent | accepted | 429 with Retry-After | other | reached the vendor | goal |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      `| \`GET /link/instacart/start\` | ${n(a.starts.sent)} | ${n(a.starts.accepted)} | ${n(a.starts.limited)} | ${n(a.starts.other)} | ${n(a.starts.vendorCalls)} Instacart calls | accepted ≤ ${n(a.flowLimit)} ${mark(over['attack: accepted /link starts beyond the per-vendor limit'] === 0)} |`,
+      `| \`POST /token/oauth2\`, bogus codes | ${n(a.tokens.sent)} | ${n(a.tokens.accepted)} (400 from the vendor) | ${n(a.tokens.limited)} | ${n(a.tokens.other)} | ${n(a.tokens.vendorCalls)} token requests | ≤ ${n(a.flowLimit)} ${mark(over['attack: /token vendor requests beyond the per-vendor limit'] === 0)} |`,
+      `| 100 sequential calls, upstream always 401 | ${n(a.refused.sent)} | ${n(a.refused.accepted)} (502 fresh_token_refused) | ${n(a.refused.limited)} | ${n(a.refused.other)} | ${n(a.refused.tokenRequests)} token requests | ≤ 3 ${mark(over['attack: token requests for an always-401 upstream beyond 3'] === 0)} |`,
+    );
   }
   lines.push('', '## Answers by vendor', '', '| vendor | requests | vendor data | documented errors | WRONG | lost |', '| --- | --- | --- | --- | --- | --- |');
   for (const [vendor, s] of Object.entries(result.perVendor)) lines.push(`| ${vendor} | ${n(s.requests)} | ${n(s.data)} | ${n(s.errors)} | ${n(s.wrong)} | ${n(s.lost)} |`);

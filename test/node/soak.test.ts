@@ -29,6 +29,18 @@ interface SoakResult {
   codes: { vendor: string; kind: string; code: string; count: number }[];
   events: { vendor: string; fault: string; state: string }[];
   needles: Needle[];
+  attack: {
+    flowLimit: number;
+    starts: Flood & { vendorCalls: number };
+    tokens: Flood & { vendorCalls: number };
+    refused: Flood & { tokenRequests: number };
+  };
+}
+interface Flood {
+  sent: number;
+  accepted: number;
+  limited: number;
+  other: number;
 }
 interface LogScan {
   lines: number;
@@ -90,6 +102,17 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
       expect(result.tokenRequests[endpoint], `${endpoint}\n${report()}`).toBe(result.minimumTokenRequests[endpoint]);
     }
     expect(result.refusedPolls).toBe(0);
+  });
+
+  it('the attack phase: floods from rotating addresses reach the vendors at most the per-vendor limit; an always-401 upstream costs at most 3 token requests', () => {
+    const { attack } = result;
+    expect(attack.starts.sent).toBe(300);
+    expect(attack.starts.accepted, report()).toBeLessThanOrEqual(attack.flowLimit);
+    expect(attack.starts.limited, report()).toBe(300 - attack.starts.accepted);
+    expect(attack.tokens.vendorCalls, report()).toBeLessThanOrEqual(attack.flowLimit);
+    expect(attack.tokens.limited, report()).toBeGreaterThan(0);
+    expect(attack.refused.tokenRequests, report()).toBeLessThanOrEqual(3);
+    expect(attack.refused.accepted, report()).toBeGreaterThanOrEqual(97);
   });
 
   it('no secret and no refresh token in any answer or log line; no unhandled error; no reload mid-run', () => {
