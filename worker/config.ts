@@ -65,7 +65,7 @@ const Vars = v.object({
    * `shop.example/tokengate/*`): every route, redirect URI and asset is under it. Empty: the host's root.
    */
   BASE_PATH: v.optional(
-    v.pipe(v.string(), v.regex(/^(?:\/[A-Za-z0-9][A-Za-z0-9._~-]*)*$/, 'must be empty or a path like /tokengate (segments of letters, digits, ".", "_", "~", "-"; no trailing slash)')),
+    v.pipe(v.string(), v.regex(/^(?:\/[A-Za-z0-9][A-Za-z0-9._~-]*)*$/, 'must be empty or a path like /tokengate (no trailing slash)')),
     '',
   ),
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */

@@ -71,33 +71,22 @@ export interface ReturnOptions {
  */
 export function returnPathOf(value: string | null, publicOrigin: string, options: ReturnOptions = {}): string {
   if (value === null || value.length > MAX_RETURN_TO || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
-  const base = options.basePath ?? '';
-  const ownRoute = new RegExp(`^${base.replace(/[.]/g, '\\.')}/(?:api|link|token|session)(?:/|$)`);
-  if (!value.startsWith('/')) {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return '/';
-    }
-    const listed = options.storefrontOrigins ?? [];
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || !listed.includes(url.origin)) return '/';
-    if (url.origin === new URL(publicOrigin).origin && ownRoute.test(url.pathname)) return '/';
-    for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
-    url.hash = '';
-    return url.href;
-  }
-  if (value.startsWith('//')) return '/';
+  const own = new URL(publicOrigin).origin;
+  const path = value.startsWith('/');
   let url: URL;
   try {
-    url = new URL(value, publicOrigin);
+    url = path ? new URL(value, own) : new URL(value);
   } catch {
     return '/';
   }
+  const allowed = path
+    ? !value.startsWith('//') && url.origin === own
+    : /^https?:$/.test(url.protocol) && url.username === '' && url.password === '' && (options.storefrontOrigins ?? []).includes(url.origin);
+  const ownRoute = new RegExp(`^${(options.basePath ?? '').replaceAll('.', '\\.')}/(?:api|link|token|session)(?:/|$)`);
   // The parsed path, not only the raw text: `/.//host` resolves to `//host`, which a browser reads as a host.
-  if (url.origin !== new URL(publicOrigin).origin || url.pathname.startsWith('//') || ownRoute.test(url.pathname)) return '/';
+  if (!allowed || url.pathname.startsWith('//') || (url.origin === own && ownRoute.test(url.pathname))) return '/';
   for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
-  return `${url.pathname}${url.search}`;
+  return `${path ? '' : url.origin}${url.pathname}${url.search}`;
 }
 
 /** The return page (a path, or a checked storefront URL) with the link's outcome added to its query. */
