@@ -60,6 +60,14 @@ const Vars = v.object({
     ],
     'must be a list of origins',
   ),
+  /**
+   * The path the Worker is mounted under on PUBLIC_ORIGIN's host (a Workers Route like
+   * `shop.example/tokengate/*`): every route, redirect URI and asset is under it. Empty: the host's root.
+   */
+  BASE_PATH: v.optional(
+    v.pipe(v.string(), v.regex(/^(?:\/[A-Za-z0-9][A-Za-z0-9._~-]*)*$/, 'must be empty or a path like /tokengate (no trailing slash)')),
+    '',
+  ),
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
   SANDBOX_ORIGIN: v.optional(origin),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
@@ -88,6 +96,12 @@ export interface Config {
   /** How the Worker reaches vendors: the network, or the sandbox for its origin. */
   fetch: FetchLike;
   publicOrigin: string;
+  /** `BASE_PATH`: '' or a path like `/tokengate`, never ending in `/`. */
+  basePath: string;
+  /**
+   * Exact origins whose pages may call the Worker with credentials (CORS, CSRF) and that a BFF link
+   * may return to (`return_to`): the storefronts.
+   */
   allowedOrigins: readonly string[];
   /** The local vendor sandbox's origin (development only; loopback, checked). */
   sandboxOrigin: string | undefined;
@@ -199,6 +213,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
   return {
     fetch: upstreamFetch,
     publicOrigin: vars.PUBLIC_ORIGIN,
+    basePath: vars.BASE_PATH,
     allowedOrigins: vars.ALLOWED_ORIGINS,
     sandboxOrigin,
     vendors,

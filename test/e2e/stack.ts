@@ -14,7 +14,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -25,12 +26,20 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startStack(): Promise<Stack> {
-  const port = await freePort();
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  /** The Worker's port (default: a free one). */
+  port?: number;
+  /** Extra `wrangler dev` arguments for the Worker, after npm start's own (`--var NAME:value` overrides). */
+  workerArgs?: string[];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const port = options.port ?? (await freePort());
   const sandboxPort = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'tokengate-e2e-'));
   const root = new URL('../../', import.meta.url).pathname;
-  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--persist-to', state], {
+  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--persist-to', state, ...(options.workerArgs ?? [])], {
     cwd: root,
     env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(sandboxPort) },
     stdio: ['ignore', 'pipe', 'pipe'],

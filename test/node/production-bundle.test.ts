@@ -75,7 +75,9 @@ describe('the production Worker ships product code only (row 22)', () => {
 
   it('is smaller than the 203 kB (48.7 kB gzip) that carried the sandbox', () => {
     const production = bundles.get('--env production')!;
-    expect(production.bytes).toBeLessThan(160_000);
+    // 160 kB until the storefront routes (issue 17: CORS on /link and /token, POST start, BASE_PATH,
+    // the session probe) added about 4 kB; still far below what the sandbox weighed.
+    expect(production.bytes).toBeLessThan(165_000);
     expect(production.gzipBytes).toBeLessThan(40_000);
   });
 });

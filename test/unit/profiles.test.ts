@@ -175,3 +175,13 @@ describe('error guards', () => {
     expect(isOAuthError(foreign)).toBe(true);
   });
 });
+
+describe('plain http only on loopback', () => {
+  it('takes *.localhost names (RFC 6761 loopback), nothing that only looks like them', () => {
+    expect(oauth2({ tokenUrl: 'http://edge.shop.localhost:8787/token/x', clientId: 'c' }).tokenUrl).toBe('http://edge.shop.localhost:8787/token/x');
+    expect(oauth2({ tokenUrl: 'http://localhost:8787/token', clientId: 'c' }).tokenUrl).toBe('http://localhost:8787/token');
+    for (const url of ['http://localhost.evil.example/token', 'http://xlocalhost/token', 'http://edge.localhost.example/token', 'http://127.0.0.1.nip.io/token']) {
+      expect(() => oauth2({ tokenUrl: url, clientId: 'c' }), url).toThrow(/tokenUrl must use https/);
+    }
+  });
+});

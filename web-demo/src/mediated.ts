@@ -13,7 +13,7 @@ import { TokenGateError } from '../../src/errors.ts';
 import type { Profile } from '../../src/profile.ts';
 import { oauth2 } from '../../src/profiles/oauth2.ts';
 import { createTokenSource, type TokenSource } from '../../src/token-source.ts';
-import { CSRF, failure, unlinkSession, type Unlinked } from './worker-client.ts';
+import { CSRF, failure, unlinkSession, workerFetch, workerUrl, type Unlinked } from './worker-client.ts';
 
 /** What `GET /link/<vendor>/config` answers. */
 export interface LinkConfig {
@@ -67,7 +67,7 @@ export function linkConfig(vendor: string): Promise<LinkConfig> {
   let pending = configs.get(vendor);
   if (pending === undefined) {
     pending = (async () => {
-      const response = await fetch(`/link/${encodeURIComponent(vendor)}/config`, { headers: { accept: 'application/json' } });
+      const response = await workerFetch(`/link/${encodeURIComponent(vendor)}/config`, { headers: { accept: 'application/json' } });
       if (!response.ok) throw await failure(response, 'The link configuration');
       return (await response.json()) as LinkConfig;
     })();
@@ -87,10 +87,12 @@ export function profileOf(config: LinkConfig): Profile {
     clientId: config.clientId,
     tokenUrl: config.tokenUrl,
     // No consent page: the Worker's authorize call stands in, so startAuthorization can build the request.
-    authorizeUrl: config.authorizeUrl ?? new URL(`/link/${encodeURIComponent(config.vendor)}/authorize`, location.origin).href,
+    authorizeUrl: config.authorizeUrl ?? new URL(workerUrl(`/link/${encodeURIComponent(config.vendor)}/authorize`), location.href).href,
     ...(config.scope ? { scope: config.scope } : {}),
     ...(config.issuer ? { issuer: config.issuer, requireIss: config.requireIss === true } : {}),
     grant: { grant_type: 'refresh_token' },
+    // The Worker's token endpoint may be a sibling origin: its session cookie must ride along.
+    fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
   });
 }
 
@@ -126,7 +128,7 @@ export async function startMediatedLink(vendor: string, options: { returnTo?: st
   if (config.authorizeUrl !== null) return { kind: 'redirect', url: tx.url };
 
   const challenge = new URL(tx.url).searchParams.get('code_challenge');
-  const response = await fetch(`/link/${encodeURIComponent(vendor)}/authorize`, {
+  const response = await workerFetch(`/link/${encodeURIComponent(vendor)}/authorize`, {
     method: 'POST',
     headers: { ...CSRF, 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ state: tx.state, code_challenge: challenge, code_challenge_method: 'S256' }),

@@ -37,7 +37,7 @@ export interface LinkContext {
 
 /** The redirect URI comes from configuration, never from the request's Host (SECURITY.md row 3). */
 export function redirectUriOf(config: Config, vendor: string): string {
-  return `${config.publicOrigin}/link/${vendor}/callback`;
+  return `${config.publicOrigin}${config.basePath}/link/${vendor}/callback`;
 }
 
 /**
@@ -45,7 +45,7 @@ export function redirectUriOf(config: Config, vendor: string): string {
  * same for every vendor; the state kept in IndexedDB says which link it belongs to.
  */
 export function mediatedRedirectUriOf(config: Config): string {
-  return `${config.publicOrigin}/callback`;
+  return `${config.publicOrigin}${config.basePath}/callback`;
 }
 
 /** Longest `return_to` kept; a page path with its query is far shorter. */
@@ -53,31 +53,48 @@ const MAX_RETURN_TO = 1024;
 /** Query parameters the callback puts on the return page: dropped from a kept path, so they never pile up. */
 const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor'];
 
+/** Where `return_to` may point besides paths of the Worker's own origin. */
+export interface ReturnOptions {
+  /** Exact origins (ALLOWED_ORIGINS, the storefronts) whose pages a link may return to, as absolute URLs. */
+  readonly storefrontOrigins?: readonly string[];
+  /** The Worker's BASE_PATH: its routes under it are never a return page. */
+  readonly basePath?: string;
+}
+
 /**
- * The page a BFF link goes back to: `return_to` when it is a path on the Worker's own origin (the
- * embed sends its storefront page), else `/`. Another origin, `//host`, a backslash, a scheme, control
- * characters, or one of the Worker's own routes all fall back to `/`, so the callback can never
- * redirect off the site (an open redirect) or into a loop.
+ * The page a BFF link goes back to. `return_to` may be a path on the Worker's own origin (the embed on
+ * a page the Worker serves, or on the storefront that shares its host under BASE_PATH) or an absolute
+ * `http(s)` URL whose origin is, character for character, one of `storefrontOrigins` (the embed on a
+ * sibling host). The list comes from configuration, never from the request. Anything else falls back to
+ * `/`: another origin, `//host`, a backslash, credentials in the URL, control characters, or one of the
+ * Worker's own routes, so the callback can never redirect off the configured sites (an open redirect)
+ * or into a loop.
  */
-export function returnPathOf(value: string | null, publicOrigin: string): string {
-  if (value === null || value.length > MAX_RETURN_TO || !value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+export function returnPathOf(value: string | null, publicOrigin: string, options: ReturnOptions = {}): string {
+  if (value === null || value.length > MAX_RETURN_TO || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  const own = new URL(publicOrigin).origin;
+  const path = value.startsWith('/');
   let url: URL;
   try {
-    url = new URL(value, publicOrigin);
+    url = path ? new URL(value, own) : new URL(value);
   } catch {
     return '/';
   }
+  const allowed = path
+    ? !value.startsWith('//') && url.origin === own
+    : /^https?:$/.test(url.protocol) && url.username === '' && url.password === '' && (options.storefrontOrigins ?? []).includes(url.origin);
+  const ownRoute = new RegExp(`^${(options.basePath ?? '').replaceAll('.', '\\.')}/(?:api|link|token|session)(?:/|$)`);
   // The parsed path, not only the raw text: `/.//host` resolves to `//host`, which a browser reads as a host.
-  if (url.origin !== new URL(publicOrigin).origin || url.pathname.startsWith('//') || /^\/(?:api|link|token)(?:\/|$)/.test(url.pathname)) return '/';
+  if (!allowed || url.pathname.startsWith('//') || (url.origin === own && ownRoute.test(url.pathname))) return '/';
   for (const name of OUTCOME_PARAMS) url.searchParams.delete(name);
-  return `${url.pathname}${url.search}`;
+  return `${path ? '' : url.origin}${url.pathname}${url.search}`;
 }
 
-/** The return page with the link's outcome added to its query. */
+/** The return page (a path, or a checked storefront URL) with the link's outcome added to its query. */
 function backTo(returnPath: string | undefined, outcome: Record<string, string>): string {
   const url = new URL(returnPath ?? '/', 'https://return.invalid');
   for (const [name, value] of Object.entries(outcome)) url.searchParams.set(name, value);
-  return `${url.pathname}${url.search}`;
+  return url.origin === 'https://return.invalid' ? `${url.pathname}${url.search}` : url.href;
 }
 
 function redirect(location: string, cookies: string[] = []): Response {
@@ -109,6 +126,8 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
   switch (`${request.method} ${action}`) {
     case 'GET start':
       return start(request, ctx, vendor);
+    case 'POST start':
+      return startFromPage(request, ctx, vendor);
     case 'GET callback':
       return callback(request, ctx, vendor);
     case 'GET status':
@@ -116,7 +135,7 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
     case 'POST unlink':
       return unlink(request, ctx, vendor);
     case 'GET config':
-      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true });
+      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}${ctx.config.basePath}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true });
     case 'POST authorize':
       return mediatedAuthorize(request, ctx, vendor);
     default:
@@ -139,12 +158,35 @@ async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime):
     // Back to the site's front page, where the person can start the link themselves; nothing was changed.
     return redirect(backTo('/', { link_error: 'ERR_CROSS_SITE_START', vendor: vendor.name }));
   }
+  const begun = await begin(request, ctx, vendor);
+  if ('failed' in begun) return redirect(backTo(begun.returnTo, { link_error: begun.failed, vendor: vendor.name }));
+  return redirect(begun.location, [begun.cookie]);
+}
+
+/**
+ * `POST /link/:vendor/start`: the same start for the embed on a storefront page of another origin (a
+ * sibling host of the same site). It needs an exactly listed Origin and the CSRF header, so only a
+ * storefront page can run it; being a same-site fetch it carries the `Strict` session cookie, so a
+ * linked session is kept, never replaced (row 24). It answers `{ url }`, where the page then sends the
+ * browser, and sets the `Lax` transaction cookie the callback needs.
+ */
+async function startFromPage(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
+  if (request.headers.get('origin') === null || checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') {
+    return errorResponse(403, 'csrf', 'Starting a link from a page needs a listed Origin and X-Tokengate-CSRF: 1');
+  }
+  const begun = await begin(request, ctx, vendor);
+  if ('failed' in begun) return errorResponse(502, 'link_failed', 'The link could not be started', new Headers(), { reason: begun.failed });
+  return json({ url: begun.location }, 200, new Headers({ 'set-cookie': begun.cookie }));
+}
+
+/** Makes the login transaction and keeps it in the session's Durable Object. */
+async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<{ location: string; cookie: string } | { failed: string; returnTo: string }> {
   const session = sessionOf(request) ?? newSessionId();
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
   const link = vendor.profileName === 'instacart' ? await instacartStart(ctx, vendor, redirectUri, scope) : await startAuthorization(vendor.profile, { redirectUri, ...(scope ? { scope } : {}) });
-  const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin);
-  if ('ok' in link) return redirect(backTo(returnTo, { link_error: link.code, vendor: vendor.name }));
+  const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin, { storefrontOrigins: ctx.config.allowedOrigins, basePath: ctx.config.basePath });
+  if ('ok' in link) return { failed: link.code, returnTo };
   await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
     state: link.state,
     codeVerifier: link.codeVerifier,
@@ -152,9 +194,8 @@ async function start(request: Request, ctx: LinkContext, vendor: VendorRuntime):
     createdAt: Date.now(),
     ...(returnTo === '/' ? {} : { returnTo }),
   });
-  const location = link.url;
   log({ at: 'link.start', vendor: vendor.name });
-  return redirect(location, [serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: LINK_MAX_AGE })]);
+  return { location: link.url, cookie: serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: LINK_MAX_AGE }) };
 }
 
 async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {

@@ -1,10 +1,16 @@
 /**
  * The storefront embed: `<tokengate-link vendor="instacart" mode="bff|mediated">` and `call(vendor, path)`.
  *
- * A storefront page served by the Worker (same origin) drops in
+ * A storefront page drops in
  *
- *   <script type="module" src="/dist/tokengate-embed.js"></script>
+ *   <script type="module" src="https://edge.shop.example/dist/tokengate-embed.js"></script>
  *   <tokengate-link vendor="instacart" mode="bff"></tokengate-link>
+ *
+ * The Worker is where the script came from (its origin, and its BASE_PATH when it is mounted on a path
+ * of the shop's host, `/tokengate/dist/tokengate-embed.js`); a `worker="https://edge.shop.example"`
+ * attribute or `configure({ worker })` says otherwise. It must be on the storefront's own site: a page
+ * of another site cannot keep the Worker's session cookie, which the element finds out on load (a
+ * probe) and says, with a `tokengate-error` event of code `cross_site_worker`.
  *
  * and gets a "Link your Instacart account" button that shows the linked state and offers Unlink.
  * `bff`: the Worker runs the whole flow and keeps every token. `mediated`: this page runs PKCE and holds
@@ -15,11 +21,12 @@
  * click on Link or Unlink), never at page load.
  *
  * Events (bubbling, composed): `tokengate-linked`, `tokengate-unlinked`, `tokengate-error`
- * (`detail: { vendor, code?, message }`). Style it with `::part(button)`, `::part(status)`,
- * `::part(message)` and the `--tokengate-accent` custom property.
+ * (`detail: { vendor, code?, message }`). Style it with `::part(button)` (also `link` / `unlink`),
+ * `::part(status)`, `::part(message)` and the `--tokengate-accent`, `--tokengate-on-accent`,
+ * `--tokengate-error`, `--tokengate-focus` and `--tokengate-radius` custom properties (README, "3. Storefront embed").
  */
 import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
-import { call, linkStatus, unlinkSession } from '../../src/worker-client.ts';
+import { call, linkStatus, probeSession, setWorkerBase, startBffLink, unlinkSession, workerOrigin, type SessionProblem } from '../../src/worker-client.ts';
 
 type Mediated = typeof import('../../src/mediated.ts');
 
@@ -33,19 +40,28 @@ const mediated = (): Promise<Mediated> => (mediatedChunk ??= import('../../src/m
 
 export { call };
 
+/** Where the script was loaded from: `<worker>/dist/tokengate-embed.js`, so `<worker>` is the Worker. */
+setWorkerBase(new URL('..', import.meta.url).href);
+
+/** Names the Worker for every element of this page (instead of where the script came from). */
+export function configure(options: { worker: string }): void {
+  setWorkerBase(options.worker);
+}
+
 const STYLE = `
   :host { display: block; font: inherit; color: inherit; --tokengate-accent: #1d4ed8; }
   :host([hidden]) { display: none; }
   .row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
-  button { font: inherit; cursor: pointer; padding: .5rem 1rem; border-radius: 6px; border: 2px solid var(--tokengate-accent);
-    background: var(--tokengate-accent); color: #fff; }
+  button { font: inherit; cursor: pointer; padding: .5rem 1rem; border-radius: var(--tokengate-radius, 6px); border: 2px solid var(--tokengate-accent);
+    background: var(--tokengate-accent); color: var(--tokengate-on-accent, #fff); }
+  button[hidden] { display: none; }
   button.secondary { background: transparent; color: var(--tokengate-accent); }
-  button:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
+  button:focus-visible { outline: 3px solid var(--tokengate-focus, #f59e0b); outline-offset: 2px; }
   button[aria-disabled='true'] { opacity: .6; cursor: progress; }
   .status { margin: 0; }
   .message { margin: .5rem 0 0; }
   .message:empty { display: none; }
-  .message.error { color: #b42318; }
+  .message.error { color: var(--tokengate-error, #b42318); }
 `;
 
 type Mode = 'bff' | 'mediated';
@@ -60,7 +76,7 @@ function sheet(): CSSStyleSheet {
 }
 
 export class TokengateLink extends HTMLElement {
-  static observedAttributes = ['vendor', 'mode', 'label'];
+  static observedAttributes = ['vendor', 'mode', 'label', 'worker'];
 
   readonly #root: ShadowRoot;
   readonly #status: HTMLParagraphElement;
@@ -72,6 +88,8 @@ export class TokengateLink extends HTMLElement {
   #linked = false;
   /** Whether the linked state has been read once (before that, a change is no news). */
   #loaded = false;
+  /** Set when this page cannot keep a session with the Worker (another site): nothing can work. */
+  #problem: SessionProblem | undefined;
 
   constructor() {
     super();
@@ -82,11 +100,11 @@ export class TokengateLink extends HTMLElement {
     row.className = 'row';
     this.#status = document.createElement('p');
     this.#status.className = 'status';
+    // Not a live region: it counts the token's time down every second. Changes are said in the message.
     this.#status.setAttribute('part', 'status');
-    this.#status.setAttribute('role', 'status');
     this.#linkButton = document.createElement('button');
     this.#linkButton.type = 'button';
-    this.#linkButton.setAttribute('part', 'button');
+    this.#linkButton.setAttribute('part', 'button link');
     this.#linkButton.addEventListener('click', () => void this.#link());
     this.#unlinkButton = document.createElement('button');
     this.#unlinkButton.type = 'button';
@@ -96,6 +114,8 @@ export class TokengateLink extends HTMLElement {
     this.#message = document.createElement('p');
     this.#message.className = 'message';
     this.#message.setAttribute('part', 'message');
+    // The one live region: each outcome (linked, unlinked, an error) is announced once.
+    this.#message.setAttribute('role', 'status');
     this.#message.setAttribute('aria-live', 'polite');
     row.append(this.#linkButton, this.#unlinkButton);
     this.#root.append(this.#status, row, this.#message);
@@ -110,6 +130,7 @@ export class TokengateLink extends HTMLElement {
   }
 
   connectedCallback(): void {
+    this.#useWorkerAttribute();
     this.#render();
     this.#readReturn();
     void this.refresh();
@@ -120,17 +141,43 @@ export class TokengateLink extends HTMLElement {
     clearInterval(this.#timer);
   }
 
-  attributeChangedCallback(): void {
-    if (this.isConnected) {
+  attributeChangedCallback(name: string): void {
+    if (name === 'worker') this.#useWorkerAttribute();
+    if (this.isConnected && name !== 'worker') {
       this.#render();
       void this.refresh();
     }
+  }
+
+  #useWorkerAttribute(): void {
+    const worker = this.getAttribute('worker');
+    if (worker === null || worker === '') return;
+    try {
+      setWorkerBase(worker);
+    } catch (error) {
+      this.#say(describeError(error), true);
+    }
+  }
+
+  /** This page cannot keep a session with the Worker: say so once, plainly, and offer nothing to press. */
+  #cannotWork(problem: SessionProblem): void {
+    if (this.#problem !== undefined) return;
+    this.#problem = problem;
+    this.#render();
+    this.#say(problem.message, true);
+    const emit = (): void => this.#emit('tokengate-error', { code: problem.code, message: problem.message, worker: workerOrigin() });
+    if (document.readyState === 'complete') emit();
+    else window.addEventListener('load', emit, { once: true });
   }
 
   /** Reads the linked state again (the Worker's session, and the page's token in mediated mode). */
   async refresh(): Promise<void> {
     const vendor = this.vendor;
     if (!vendor) return;
+    // First (once per page): can this page keep the Worker's session at all? On another site it cannot,
+    // and the element says so now instead of failing on the first click.
+    const problem = await probeSession();
+    if (problem !== undefined) return this.#cannotWork(problem);
     try {
       const server = await linkStatus(vendor);
       // The page's own token adds its expiry, once the mediated half is here; reading it never fetches that half.
@@ -155,11 +202,17 @@ export class TokengateLink extends HTMLElement {
     this.#linkButton.hidden = this.#linked;
     this.#unlinkButton.textContent = `Unlink ${name}`;
     this.#unlinkButton.hidden = !this.#linked;
+    // Nothing to press when it cannot work; aria-disabled keeps the button in the focus order, with its reason.
+    if (this.#problem !== undefined) this.#linkButton.setAttribute('aria-disabled', 'true');
     this.#renderStatus();
   }
 
   #renderStatus(): void {
     const name = displayName(this.vendor);
+    if (this.#problem !== undefined) {
+      this.#status.textContent = `Linking your ${name} account is not available on this page.`;
+      return;
+    }
     if (!this.#linked) {
       this.#status.textContent = `Your ${name} account is not linked.`;
       return;
@@ -205,13 +258,20 @@ export class TokengateLink extends HTMLElement {
   async #link(): Promise<void> {
     const vendor = this.vendor;
     if (!vendor) return;
+    if (this.#problem !== undefined || this.#linkButton.getAttribute('aria-disabled') === 'true') return;
     if (this.mode === 'bff') {
-      // The Worker sends the browser back to this page (a path of its own origin only) with the outcome.
-      const back = encodeURIComponent(`${location.pathname}${location.search}`);
-      location.assign(`/link/${encodeURIComponent(vendor)}/start?return_to=${back}`);
+      // The Worker sends the browser back to this page with the outcome: a path when the page is on
+      // its origin, else this URL (the Worker takes it only when its origin is in ALLOWED_ORIGINS).
+      const back = workerOrigin() === location.origin ? `${location.pathname}${location.search}` : `${location.origin}${location.pathname}${location.search}`;
+      try {
+        location.assign(await startBffLink(vendor, back));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        this.#say(`${describeError(error)} You can try again.`, true);
+        this.#emit('tokengate-error', { code, message: describeError(error) });
+      }
       return;
     }
-    if (this.#linkButton.getAttribute('aria-disabled') === 'true') return;
     // aria-disabled, not disabled: a disabled button drops keyboard focus.
     this.#linkButton.setAttribute('aria-disabled', 'true');
     this.#say(`Linking your ${displayName(vendor)} account…`);
