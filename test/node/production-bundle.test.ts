@@ -75,9 +75,10 @@ describe('the production Worker ships product code only (row 22)', () => {
 
   it('is smaller than the 203 kB (48.7 kB gzip) that carried the sandbox', () => {
     const production = bundles.get('--env production')!;
-    // 160 kB until the storefront routes (issue 17: CORS on /link and /token, POST start, BASE_PATH,
-    // the session probe) added about 4 kB; still far below what the sandbox weighed.
-    expect(production.bytes).toBeLessThan(165_000);
-    expect(production.gzipBytes).toBeLessThan(40_000);
+    // The product has grown since (the security model, the storefront routes, the standards), so the
+    // bound is what the title says: below the bundle that carried the sandbox. The scans above are what
+    // prove the sandbox is out; bench/results.md has the size of each run.
+    expect(production.bytes).toBeLessThan(203_000);
+    expect(production.gzipBytes).toBeLessThan(48_700);
   });
 });
