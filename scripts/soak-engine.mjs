@@ -794,7 +794,8 @@ export async function runSoak(options) {
     tokenRequests: Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint, final.tokenRequests[endpoint] ?? 0])),
     minimumTokenRequests: minimum,
     faultTokenRequests: faultRequests,
-    apiCalls: Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint, final.apiCalls[endpoint]])),
+    // The echo counts its upstream calls apart (`/_echo/count`).
+    apiCalls: Object.fromEntries(ENDPOINTS.map((endpoint) => [endpoint, endpoint === 'echo' ? echoUpstream : final.apiCalls[endpoint]])),
     refusedPolls: final.refusedPolls,
     answerLeaks: [...leaks].reduce((sum, [, n]) => sum + n, 0),
     leakLabels: [...leaks.keys()],
@@ -907,7 +908,7 @@ export function formatReport(result, logScan, reloads, title = 'tokengate soak')
       '| --- | --- | --- | --- | --- | --- | --- |',
       `| \`GET /link/instacart/start\` | ${n(a.starts.sent)} | ${n(a.starts.accepted)} | ${n(a.starts.limited)} | ${n(a.starts.other)} | ${n(a.starts.vendorCalls)} Instacart calls | accepted ≤ ${n(a.flowLimit)} ${mark(over['attack: accepted /link starts beyond the per-vendor limit'] === 0)} |`,
       `| \`POST /token/oauth2\`, bogus codes | ${n(a.tokens.sent)} | ${n(a.tokens.accepted)} (400 from the vendor) | ${n(a.tokens.limited)} | ${n(a.tokens.other)} | ${n(a.tokens.vendorCalls)} token requests | ≤ ${n(a.flowLimit)} ${mark(over['attack: /token vendor requests beyond the per-vendor limit'] === 0)} |`,
-      `| 100 sequential calls, upstream always 401 | ${n(a.refused.sent)} | ${n(a.refused.accepted)} (502 fresh_token_refused) | ${n(a.refused.limited)} | ${n(a.refused.other)} | ${n(a.refused.tokenRequests)} token requests | ≤ 3 ${mark(over['attack: token requests for an always-401 upstream beyond 3'] === 0)} |`,
+      `| 100 sequential calls, upstream always 401 | ${n(a.refused.sent)} | ${n(a.refused.accepted)} (502 fresh_token_refused) | ${n(a.refused.limited)} | ${n(a.refused.other)} | ${n(a.refused.tokenRequests)} token request${a.refused.tokenRequests === 1 ? '' : 's'} | ≤ 3 ${mark(over['attack: token requests for an always-401 upstream beyond 3'] === 0)} |`,
     );
   }
   lines.push('', '## Answers by vendor', '', '| vendor | requests | vendor data | documented errors | WRONG | lost |', '| --- | --- | --- | --- | --- | --- |');
