@@ -37,7 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         token_endpoint_auth_method: 'private_key_jwt',
         token_endpoint_auth_signing_alg: 'ES256',
         jwks: { keys: [jwt.publicJwk] },
-        redirect_uris: [callbackOf('oidc-jwt'), callbackOf('oidc-badkey')],
+        redirect_uris: [callbackOf('oidc-jwt'), callbackOf('oidc-badkey'), 'http://127.0.0.1:8787/callback'],
       },
       {
         client_id: 'tokengate-worker-par',
