@@ -24,6 +24,9 @@ export function clientKeyFromSecret(value: string, label: string, secretName: st
     key = jwk;
   } else if (/^-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----$/.test(text)) {
     key = text;
+  } else if (text.startsWith('-----BEGIN ')) {
+    // SEC1 (`EC PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`), an encrypted key, a certificate: WebCrypto imports none of them.
+    return `${label}: the PEM in ${secretName} is not an unencrypted PKCS#8 private key (-----BEGIN PRIVATE KEY-----); convert it with openssl pkcs8 -topk8 -nocrypt`;
   } else {
     return `${label}: the Worker secret ${secretName} must hold a private JWK (JSON) or a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)`;
   }

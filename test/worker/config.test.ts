@@ -167,6 +167,7 @@ describe('private_key_jwt and PAR from the configuration', () => {
     ['neither JSON nor PEM', `not a key ${CANARY_D}`, 'must hold a private JWK (JSON) or a PKCS#8 PEM'],
     ['broken JSON', `{"kty":"EC","d":"${CANARY_D}"`, 'is not valid JSON'],
     ['a public JWK', JSON.stringify({ kty: 'EC', crv: 'P-256', x: CANARY_D, y: CANARY_D }), 'is a public key'],
+    ['a SEC1 PEM', `-----BEGIN EC PRIVATE KEY-----\n${CANARY_D}\n-----END EC PRIVATE KEY-----`, 'is not an unencrypted PKCS#8 private key'],
     ['a symmetric JWK', JSON.stringify({ kty: 'oct', k: CANARY_D }), 'must be an EC P-256 or RSA key'],
   ];
   for (const [name, value, expected] of wrong) {
