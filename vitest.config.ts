@@ -72,10 +72,18 @@ export default defineConfig({
       },
       {
         // The Worker linking accounts at a real authorization server: oidc-provider, started in Node by
-        // the global setup; the Worker gets one vendor pointing at it.
+        // the global setup; the Worker gets vendors pointing at it (client secret, private_key_jwt, PAR).
         plugins: [
           cloudflareTest(({ inject }) => {
             const issuer = inject<string>('oidcIssuer');
+            /** A vendor at oidc-provider: linking with `openid read`, and its userinfo as a session route. */
+            const vendor = (options: Record<string, string>, secrets: Record<string, string>) => ({
+              profile: 'oauth2',
+              options: { issuer, requireIss: true, authorizeUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, apiBaseUrl: issuer, grant: 'none', ...options },
+              secrets,
+              link: { scope: 'openid read' },
+              routes: [{ method: 'GET', path: '/me', access: 'session' }],
+            });
             return {
               main: './worker/index.ts',
               wrangler: { configPath: './wrangler.toml' },
@@ -83,14 +91,17 @@ export default defineConfig({
                 bindings: {
                   TOKENGATE_KEYS: devSecrets()['TOKENGATE_KEYS']!,
                   OIDC_CLIENT_SECRET: inject<string>('oidcClientSecret'),
+                  OIDC_CLIENT_KEY: inject<string>('oidcClientKeyJwk'),
+                  OIDC_PAR_KEY: inject<string>('oidcParKeyPem'),
+                  OIDC_UNREGISTERED_KEY: inject<string>('oidcUnregisteredKeyJwk'),
                   VENDORS: {
-                    oidc: {
-                      profile: 'oauth2',
-                      options: { clientId: 'tokengate-basic', issuer, requireIss: true, authorizeUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, apiBaseUrl: issuer, grant: 'none' },
-                      secrets: { clientSecret: 'OIDC_CLIENT_SECRET' },
-                      link: { scope: 'openid read' },
-                      routes: [{ method: 'GET', path: '/me', access: 'session' }],
-                    },
+                    oidc: vendor({ clientId: 'tokengate-basic' }, { clientSecret: 'OIDC_CLIENT_SECRET' }),
+                    // private_key_jwt with the key (a JWK) in a Worker secret.
+                    'oidc-jwt': vendor({ clientId: 'tokengate-worker-jwt' }, { clientKey: 'OIDC_CLIENT_KEY' }),
+                    // The same client with a key it never registered: every assertion is refused.
+                    'oidc-badkey': vendor({ clientId: 'tokengate-worker-jwt' }, { clientKey: 'OIDC_UNREGISTERED_KEY' }),
+                    // A client the server takes only pushed requests from (PAR), its key a PKCS#8 PEM, aud = the issuer.
+                    'oidc-par': vendor({ clientId: 'tokengate-worker-par', clientKeyId: 'worker-par-1', assertionAudience: 'issuer', parUrl: `${issuer}/request` }, { clientKey: 'OIDC_PAR_KEY' }),
                   },
                 },
               },

@@ -1,6 +1,7 @@
-import { TokenGateError, type FetchLike, type Profile } from 'tokengate';
+import { TokenGateError, withPar, type FetchLike, type Profile } from 'tokengate';
 import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'tokengate/profiles';
 import * as v from 'valibot';
+import { clientKeyFromSecret } from './client-key.js';
 import { parseKeyRing, type KeyRing } from './crypto.js';
 import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
 import { RATE_LIMIT_BINDINGS } from './rate-limits.js';
@@ -159,10 +160,35 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       options[option] = value.replaceAll('{PUBLIC_ORIGIN}', vars.PUBLIC_ORIGIN).replaceAll('{SANDBOX_ORIGIN}', sandboxOrigin ?? 'http://sandbox.invalid');
     }
     for (const [option, secretName] of Object.entries(vendor.secrets)) options[option] = secret(secretName, `${at}.secrets.${option}`, true);
+    // The raw secret values, the private key's text included: a new key is a new credential.
     const credential = JSON.stringify(Object.keys(vendor.secrets).sort().map((option) => [option, options[option]]));
+    // Worker-only options, not the profile's: the key's `kid` and the PAR endpoint.
+    const { clientKeyId, parUrl } = options;
+    delete options['clientKeyId'];
+    delete options['parUrl'];
+    if (clientKeyId !== undefined && typeof clientKeyId !== 'string') problems.push(`${at}.options.clientKeyId: must be a string (the key's kid)`);
+    if (parUrl !== undefined && typeof parUrl !== 'string') problems.push(`${at}.options.parUrl: must be the URL of the pushed authorization request endpoint`);
+    if (options['assertionAudience'] !== undefined && options['assertionAudience'] !== 'token_endpoint' && options['assertionAudience'] !== 'issuer') {
+      problems.push(`${at}.options.assertionAudience: must be "token_endpoint" or "issuer"`);
+      continue;
+    }
+    if (vendor.profile !== 'oauth2' && (vendor.secrets['clientKey'] !== undefined || parUrl !== undefined)) {
+      problems.push(`${at}: secrets.clientKey and options.parUrl are for the oauth2 profile`);
+      continue;
+    }
+    if (typeof options['clientKey'] === 'string') {
+      const key = clientKeyFromSecret(options['clientKey'], `${at}.secrets.clientKey`, vendor.secrets['clientKey']!, typeof clientKeyId === 'string' ? clientKeyId : undefined);
+      if (typeof key === 'string') {
+        problems.push(key);
+        continue;
+      }
+      options['clientKey'] = key;
+    }
     let profile: Profile;
     try {
       profile = (FACTORIES[vendor.profile] as (o: unknown) => Profile)(options);
+      // BFF linking pushes every authorization request from here, with the client's authentication (RFC 9126).
+      if (typeof parUrl === 'string') profile = withPar(profile, { url: parUrl, required: true });
     } catch (error) {
       problems.push(`${at}: ${error instanceof TokenGateError ? error.message : 'the profile options are invalid'}`);
       continue;

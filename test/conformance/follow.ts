@@ -39,7 +39,11 @@ function cookieHeader(jar: ReadonlyMap<string, string>): string {
   return [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
 }
 
+/** The Worker's BFF callback of any vendor in its tests (`/link/oidc-jwt/callback`, ...). */
+const WORKER_LINK_CALLBACK = /^\/link\/[a-z][a-z0-9-]*\/callback$/;
+
 function isRedirectUri(url: URL): boolean {
+  if (url.origin === 'http://127.0.0.1:8787' && WORKER_LINK_CALLBACK.test(url.pathname)) return true;
   return REDIRECT_URIS.some((uri) => {
     const expected = new URL(uri);
     return url.origin === expected.origin && url.pathname === expected.pathname;

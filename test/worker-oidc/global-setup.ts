@@ -5,16 +5,55 @@ declare module 'vitest' {
   interface ProvidedContext {
     oidcIssuer: string;
     oidcClientSecret: string;
+    /** The private_key_jwt client's private key as a JWK (JSON), as an operator puts it in a Worker secret. */
+    oidcClientKeyJwk: string;
+    /** The PAR-only client's private key as a PKCS#8 PEM. */
+    oidcParKeyPem: string;
+    /** A private key no client registered: its assertions must be refused. */
+    oidcUnregisteredKeyJwk: string;
   }
+}
+
+/** The Worker's BFF callback for a vendor (PUBLIC_ORIGIN http://127.0.0.1:8787 in wrangler.toml). */
+const callbackOf = (vendor: string): string => `http://127.0.0.1:8787/link/${vendor}/callback`;
+
+async function es256(kid: string) {
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const der = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
+  const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return { publicJwk: { kty, crv, x, y, alg: 'ES256', use: 'sig', kid }, privateJwk: JSON.stringify({ ...(await crypto.subtle.exportKey('jwk', pair.privateKey)), kid }), pem };
 }
 
 // Starts oidc-provider on 127.0.0.1 in Node for the Worker's linking tests in workerd.
 let server: AuthServer | undefined;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  server = await startAuthServer();
+  const [jwt, par, unregistered] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1')]);
+  server = await startAuthServer({
+    clients: [
+      {
+        client_id: 'tokengate-worker-jwt',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [jwt.publicJwk] },
+        redirect_uris: [callbackOf('oidc-jwt'), callbackOf('oidc-badkey'), 'http://127.0.0.1:8787/callback'],
+      },
+      {
+        client_id: 'tokengate-worker-par',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [par.publicJwk] },
+        require_pushed_authorization_requests: true,
+        redirect_uris: [callbackOf('oidc-par')],
+      },
+    ],
+  });
   project.provide('oidcIssuer', server.issuer);
   project.provide('oidcClientSecret', CLIENTS.basic.clientSecret);
+  project.provide('oidcClientKeyJwk', jwt.privateJwk);
+  project.provide('oidcParKeyPem', par.pem);
+  project.provide('oidcUnregisteredKeyJwk', unregistered.privateJwk);
   return async () => {
     await server?.close();
   };

@@ -45,8 +45,10 @@ describe('linking through the Worker at oidc-provider', () => {
     await expect(done.json()).resolves.toMatchObject({ reason: 'ERR_ISSUER_MISMATCH' });
   });
 
-  it('token-mediating: the client runs PKCE, the Worker adds the secret and keeps the refresh token', async () => {
-    const config = (await (await worker.fetch(`${ORIGIN}/link/oidc/config`)).json()) as { clientId: string; tokenUrl: string; authorizeUrl: string; redirectUri: string; issuer: string; requireIss: boolean };
+  // oidc-jwt: the Worker adds a private_key_jwt assertion (its key a Worker secret) to the exchange and the refresh.
+  for (const [vendor, credential] of [['oidc', 'the secret'], ['oidc-jwt', 'its client assertion']] as const)
+  it(`token-mediating (${vendor}): the client runs PKCE, the Worker adds ${credential} and keeps the refresh token`, async () => {
+    const config = (await (await worker.fetch(`${ORIGIN}/link/${vendor}/config`)).json()) as { clientId: string; tokenUrl: string; authorizeUrl: string; redirectUri: string; issuer: string; requireIss: boolean };
     expect(config).toMatchObject({ redirectUri: `${ORIGIN}/callback`, requireIss: true });
     // The page's fetch: same origin, so the browser sends Origin and the session cookie.
     let session: string | undefined;

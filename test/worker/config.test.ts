@@ -119,3 +119,81 @@ describe('values from wrangler dev --var', () => {
     expect(problems(env)).toContain('ALLOWED_ORIGINS');
   });
 });
+
+describe('private_key_jwt and PAR from the configuration', () => {
+  const CANARY_D = 'CANARYkeymaterial0123456789abcdef';
+  async function privateJwk(): Promise<{ jwk: string; pem: string }> {
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const der = new Uint8Array((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
+    const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...der))}\n-----END PRIVATE KEY-----`;
+    return { jwk: JSON.stringify({ ...(await crypto.subtle.exportKey('jwk', pair.privateKey)), kid: 'k-1' }), pem };
+  }
+  function jwtEnv(key: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+    const env = base();
+    env['ACME_CLIENT_KEY'] = key;
+    (env['VENDORS'] as Record<string, unknown>)['acme'] = {
+      profile: 'oauth2',
+      options: { clientId: 'acme-client', tokenUrl: 'https://as.example/token', authorizeUrl: 'https://as.example/auth', apiBaseUrl: 'https://api.example', grant: 'none', ...options },
+      secrets: { clientKey: 'ACME_CLIENT_KEY' },
+    };
+    return env;
+  }
+  const decode = (part: string) => JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+
+  it('a JWK secret signs assertions (iss = sub = client id, aud = token endpoint, its kid); parUrl makes every link pushed', async () => {
+    const { jwk } = await privateJwk();
+    const profile = loadConfig(jwtEnv(jwk, { parUrl: 'https://as.example/par' }), fetch).vendors.get('acme')!.profile;
+    expect(profile.parUrl).toBe('https://as.example/par');
+    expect(profile.requirePar).toBe(true);
+    const params: Record<string, string> = {};
+    await profile.clientAuth(params, new Headers());
+    expect(params['client_assertion_type']).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const [header, payload] = params['client_assertion']!.split('.').map((part, i) => (i < 2 ? decode(part) : part)) as Record<string, unknown>[];
+    expect(header).toMatchObject({ alg: 'ES256', kid: 'k-1' });
+    expect(payload).toMatchObject({ iss: 'acme-client', sub: 'acme-client', aud: 'https://as.example/token' });
+  });
+
+  it('a PEM secret with clientKeyId and assertionAudience "issuer"', async () => {
+    const { pem } = await privateJwk();
+    const profile = loadConfig(jwtEnv(pem, { clientKeyId: 'pem-1', assertionAudience: 'issuer', issuer: 'https://as.example' }), fetch).vendors.get('acme')!.profile;
+    const params: Record<string, string> = {};
+    await profile.clientAuth(params, new Headers());
+    const [header, payload] = params['client_assertion']!.split('.').slice(0, 2).map(decode);
+    expect(header).toMatchObject({ kid: 'pem-1' });
+    expect(payload).toMatchObject({ aud: 'https://as.example' });
+  });
+
+  const wrong: [string, string, string][] = [
+    ['neither JSON nor PEM', `not a key ${CANARY_D}`, 'must hold a private JWK (JSON) or a PKCS#8 PEM'],
+    ['broken JSON', `{"kty":"EC","d":"${CANARY_D}"`, 'is not valid JSON'],
+    ['a public JWK', JSON.stringify({ kty: 'EC', crv: 'P-256', x: CANARY_D, y: CANARY_D }), 'is a public key'],
+    ['a SEC1 PEM', `-----BEGIN EC PRIVATE KEY-----\n${CANARY_D}\n-----END EC PRIVATE KEY-----`, 'is not an unencrypted PKCS#8 private key'],
+    ['a symmetric JWK', JSON.stringify({ kty: 'oct', k: CANARY_D }), 'must be an EC P-256 or RSA key'],
+  ];
+  for (const [name, value, expected] of wrong) {
+    it(`names the key and the secret, never its content, for ${name}`, () => {
+      const message = problems(jwtEnv(value));
+      expect(message).toContain(`VENDORS.acme.secrets.clientKey: `);
+      expect(message).toContain('ACME_CLIENT_KEY');
+      expect(message).toContain(expected);
+      expect(message).not.toContain(CANARY_D);
+    });
+  }
+
+  it('refuses a bad assertionAudience, a non-string parUrl, and clientKey on a vendor profile', () => {
+    expect(problems(jwtEnv('{}', { assertionAudience: 'everyone' }))).toContain('VENDORS.acme.options.assertionAudience: must be "token_endpoint" or "issuer"');
+    expect(problems(jwtEnv('{}', { parUrl: true }))).toContain('VENDORS.acme.options.parUrl');
+    const env = base();
+    env['ACME_CLIENT_KEY'] = 'x';
+    (env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['secrets'] = { clientSecret: 'INSTABOX_CLIENT_SECRET', clientKey: 'ACME_CLIENT_KEY' };
+    expect(problems(env)).toContain('VENDORS.instabox: secrets.clientKey and options.parUrl are for the oauth2 profile');
+  });
+
+  it('a PEM that is not a key loads, then its first assertion is a secret-free ERR_INVALID_CONFIG naming the secret', async () => {
+    const profile = loadConfig(jwtEnv(`-----BEGIN PRIVATE KEY-----\n${btoa(CANARY_D)}\n-----END PRIVATE KEY-----`), fetch).vendors.get('acme')!.profile;
+    const error = (await Promise.resolve().then(() => profile.clientAuth({}, new Headers())).then(() => undefined, (e: unknown) => e)) as Error & { code: string };
+    expect(error).toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+    expect(error.message).toContain('VENDORS.acme.secrets.clientKey: the key in the Worker secret ACME_CLIENT_KEY could not be imported');
+    expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(btoa(CANARY_D));
+  });
+});

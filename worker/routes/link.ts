@@ -1,4 +1,4 @@
-import { createPkce, createState, startAuthorization, type Profile } from 'tokengate';
+import { createPkce, createState, isTokenGateError, startAuthorization, type Profile } from 'tokengate';
 import { authorizeSandboxUser } from 'tokengate/profiles';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
@@ -184,8 +184,18 @@ async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime):
   const session = sessionOf(request) ?? newSessionId();
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
-  const link = vendor.profileName === 'instacart' ? await instacartStart(ctx, vendor, redirectUri, scope) : await startAuthorization(vendor.profile, { redirectUri, ...(scope ? { scope } : {}) });
   const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin, { storefrontOrigins: ctx.config.allowedOrigins, basePath: ctx.config.basePath });
+  let link: Awaited<ReturnType<typeof instacartStart>>;
+  try {
+    // With a PAR endpoint (options.parUrl) this pushes the request from here with the client's secret or
+    // assertion, and the browser gets only client_id + request_uri (RFC 9126).
+    link = vendor.profileName === 'instacart' ? await instacartStart(ctx, vendor, redirectUri, scope) : await startAuthorization(vendor.profile, { redirectUri, ...(scope ? { scope } : {}) });
+  } catch (error) {
+    // A refused or failed push, or a key that does not import: its code only (messages carry no secrets, but the page needs none).
+    const code = isTokenGateError(error) ? error.code : 'ERR_INTERNAL';
+    log({ at: 'link.start', vendor: vendor.name, outcome: code });
+    return { failed: code, returnTo };
+  }
   if ('ok' in link) return { failed: link.code, returnTo };
   await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
     state: link.state,
