@@ -29,6 +29,8 @@ const SENTENCES = {
   ERR_CODE_MISSING: 'The sign-in response carried neither a result nor an error.',
   ERR_SANDBOX_USER: 'The vendor’s test environment could not create a test shopper.',
   ERR_AUTHORIZE: 'The vendor refused to authorize the test shopper.',
+  ERR_CROSS_SITE_START: 'Linking was started from another site, so the Worker did not start it. Start it again from this page.',
+  ERR_FRESH_TOKEN_REFUSED: 'The vendor refused a token the Worker had just obtained for it.',
   // OAuth 2.0 (RFC 6749 §4.1.2.1, §5.2)
   access_denied: 'You declined the request, so nothing was linked.',
   invalid_client: 'The vendor rejected this app’s credentials (client id or secret).',
@@ -42,6 +44,8 @@ const SENTENCES = {
   temporarily_unavailable: 'The vendor’s sign-in server is temporarily unavailable; try again shortly.',
   // The Worker's `{ error, message }` bodies
   token_unavailable: 'The Worker could not get a token from the vendor, so the call was not made.',
+  fresh_token_refused: 'The vendor refused a token the Worker had just obtained for it; the Worker will not ask again for a few seconds.',
+  upstream_timeout: 'The vendor did not answer in time, so the call was given up.',
   rate_limited: 'Too many requests: slow down and retry later.',
   link_required: 'The linked account can no longer be renewed. Link it again.',
   not_linked: 'This call acts as you: link your account first.',
@@ -67,7 +71,7 @@ const SENTENCES = {
  * The Worker's codes whose message only restates the sentence above: their message is not shown again.
  * (token_unavailable, invalid_path and the vendor's own bodies carry detail, so theirs is.)
  */
-const RESTATED = new Set(['link_required', 'not_linked', 'csrf', 'route_not_allowed', 'method_not_allowed', 'unknown_vendor', 'upstream_redirect', 'body_too_large', 'configuration_error', 'internal_error', 'rate_limited']);
+const RESTATED = new Set(['link_required', 'not_linked', 'fresh_token_refused', 'csrf', 'route_not_allowed', 'method_not_allowed', 'unknown_vendor', 'upstream_redirect', 'body_too_large', 'configuration_error', 'internal_error', 'rate_limited']);
 
 /** A sentence for an error code; `fallback` (e.g. the server's own message) for unknown codes. */
 export function describeCode(code, fallback) {
