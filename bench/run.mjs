@@ -37,6 +37,14 @@ goal('bundle size', 'single-page-app job, gzip -9', `${ours.gzip}; best peer ${(
 lines.push('', `Where our gzip bytes go (the bundle's gzip size minus its size without that module): ${size.breakdown}.`);
 lines.push(
   '',
+  'What each standard adds to that job when an app imports it (gzip -9; not imported, it is not in the job):',
+  '',
+  '| import | added gzip bytes |',
+  '| --- | --- |',
+  ...size.standards.map((row) => `| ${row.what} | +${row.added} B |`),
+);
+lines.push(
+  '',
   'The checks that size keeps: none is dropped to measure it (the module that pays for each; the tests that prove it).',
   '',
   '| check | paid for by | proven by |',

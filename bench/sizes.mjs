@@ -25,6 +25,19 @@ const JOB = [
 
 const EMBED = join(root, 'web-demo', 'embed', 'src', 'tokengate-embed.ts');
 
+/**
+ * The standards (issue 13), each its own import: what it adds to the single-page-app job when an app
+ * imports it (the job plus a re-export, so nothing of it is shaken out).
+ */
+const STANDARDS = [
+  { what: 'revocation (`revokeToken`)', names: ['revokeToken'] },
+  { what: 'introspection (`introspectToken`)', names: ['introspectToken'] },
+  { what: 'JWT client authentication (`importClientKey`)', names: ['importClientKey'] },
+  { what: 'DPoP (`createDpop`, `withDpop`)', names: ['createDpop', 'withDpop'] },
+  { what: 'PAR (`withPar`)', names: ['withPar'] },
+  { what: 'all of them', names: ['revokeToken', 'introspectToken', 'importClientKey', 'createDpop', 'withDpop', 'withPar'] },
+];
+
 const OTHERS = [
   { what: '`tokengate/http` (src/http/index.ts, ky included)', entry: join(root, 'src', 'http', 'index.ts') },
   { what: '`tokengate/browser` (src/browser/index.ts, idb-keyval included)', entry: join(root, 'src', 'browser', 'index.ts') },
@@ -67,9 +80,13 @@ const BROWSER = {
   logLevel: 'silent',
 };
 
-/** Bundles one entry in memory; answers raw and gzip -9 bytes and the per-module byte counts. */
+/**
+ * Bundles one entry in memory (a path, or `{ source }`: module text resolved from the repo's root);
+ * answers raw and gzip -9 bytes and the per-module byte counts.
+ */
 export async function bundle(entry) {
-  const result = await build({ ...BROWSER, entryPoints: [entry], minify: true, metafile: true, outfile: 'out.js' });
+  const input = typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: { contents: entry.source, resolveDir: root, loader: 'js' } };
+  const result = await build({ ...BROWSER, ...input, minify: true, metafile: true, outfile: 'out.js' });
   const contents = result.outputFiles[0].contents;
   const [output] = Object.values(result.metafile.outputs);
   const modules = Object.entries(output.inputs)
@@ -134,6 +151,12 @@ export async function sizes() {
     { what: 'storefront embed (web-demo/embed/src/tokengate-embed.ts): what a page loads, `mode="bff"`', raw: kB(embed.initial.bytes), gzip: kB(embed.initial.gzip), ratio: '', goal: 'measured' },
     { what: 'storefront embed: added on first use of `mode="mediated"` (PKCE, token checks, token source)', raw: kB(embed.lazy.bytes), gzip: kB(embed.lazy.gzip), ratio: '', goal: 'measured' },
   );
+  const jobSource = `export * from './bench/bundle/${JOB.find((row) => row.ours).entry}';\n`;
+  const standards = [];
+  for (const standard of STANDARDS) {
+    const result = await bundle({ source: `${jobSource}export { ${standard.names.join(', ')} } from './src/index.ts';\n` });
+    standards.push({ what: standard.what, added: result.gzip - oursRow.gzip });
+  }
   // Where our gzip bytes go, largest first.
   const { costs } = await moduleCosts(join(bundleDir, JOB.find((row) => row.ours).entry));
   const name = (path) => path.replace(/^node_modules\/([^/]+)\/.*$/, '$1').replace(/^src\//, '');
@@ -141,7 +164,7 @@ export async function sizes() {
     .filter((m) => m.gzip >= 50)
     .map((m) => `${name(m.path)} ${kB(m.gzip)}`)
     .join(', ');
-  return { rows, breakdown, ours: oursRow.gzip, bestPeer };
+  return { rows, breakdown, standards, ours: oursRow.gzip, bestPeer };
 }
 
 /**
