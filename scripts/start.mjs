@@ -7,12 +7,12 @@
 // Local state persists in .wrangler/state (`--persist-to DIR` to choose): the Worker's in DIR/worker,
 // the sandbox's in DIR/sandbox (two `wrangler dev` processes must not share one directory).
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devSecretsEnvFile } from '../sandbox/dev-secrets.mjs';
 import { buildWeb } from './build-web.mjs';
+import { freePort } from './free-port.mjs';
 import { childEnv, ensureNode } from './node.mjs';
 
 const port = process.env.PORT ?? '8787';
@@ -36,18 +36,6 @@ await buildWeb();
 const secretsDir = mkdtempSync(join(tmpdir(), 'tokengate-dev-'));
 const envFile = join(secretsDir, 'worker.env');
 writeFileSync(envFile, devSecretsEnvFile(), { mode: 0o600 });
-
-/** A free TCP port on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address();
-      server.close(() => resolve(free));
-    });
-  });
-}
 
 const wrangler = 'node_modules/wrangler/bin/wrangler.js';
 // Each `wrangler dev` gets its own inspector port: both would take 9229, and the second would fail.

@@ -1,26 +1,15 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/free-port.mjs';
 
 // `npm start` is one command for two Workers: the Worker with the demo, and the vendor sandbox on its
 // own port. Both come up on the ports asked for, and one Ctrl-C (SIGINT to `npm start` alone, as a
 // process manager sends it) stops both.
 
 const root = new URL('../../', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const answers = async (url: string): Promise<boolean> => {
   try {
