@@ -96,28 +96,39 @@ export async function createDpop(options: DPoPOptions = {}): Promise<DPoP> {
     keyPair,
     jwk,
     proof,
-    fetch: (base) => {
-      const wrapped: FetchLike = async (input, init) => {
-        const request = new Request(input, init);
-        const accessToken = DPOP_AUTHORIZATION.exec(request.headers.get('authorization') ?? '')?.[1];
-        const origin = new URL(request.url).origin;
-        // Two attempts at most: the first, and one retry when the server asks for a nonce.
-        for (let attempt = 0; ; attempt++) {
-          const sent = nonces.get(origin);
-          const headers = new Headers(request.headers);
-          headers.set('dpop', await proof(request.method, request.url, { accessToken, nonce: sent }));
-          // The original stays unread for the retry: a body can be sent only once.
-          const response = await (base ?? fetch)(new Request(attempt === 0 ? request.clone() : request, { headers }));
-          const nonce = response.headers.get('dpop-nonce');
-          if (nonce !== null) nonces.set(origin, nonce);
-          if (attempt > 0 || nonce === null || nonce === sent || !(await isNonceChallenge(response))) return response;
-          await response.body?.cancel();
-        }
-      };
-      unwrapped.set(wrapped, base);
-      return wrapped;
-    },
+    fetch: (base) => dpopFetch(proof, nonces, base),
   };
+}
+
+/**
+ * A fetch that sends a new proof from `proof` with every attempt (`ath` when the request carries
+ * `Authorization: DPoP <token>`), keeps each server's latest `DPoP-Nonce` in `nonces` by origin, and
+ * answers a `use_dpop_nonce` challenge (token endpoint 400, resource 401) with exactly one retry.
+ * `DPoP.fetch` is this with the handle's own key; a holder that signs elsewhere (the Worker's
+ * credential objects) gives its own `proof`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+export function dpopFetch(proof: DPoP['proof'], nonces: Map<string, string>, base?: FetchLike): FetchLike {
+  const wrapped: FetchLike = async (input, init) => {
+    const request = new Request(input, init);
+    const accessToken = DPOP_AUTHORIZATION.exec(request.headers.get('authorization') ?? '')?.[1];
+    const origin = new URL(request.url).origin;
+    // Two attempts at most: the first, and one retry when the server asks for a nonce.
+    for (let attempt = 0; ; attempt++) {
+      const sent = nonces.get(origin);
+      const headers = new Headers(request.headers);
+      headers.set('dpop', await proof(request.method, request.url, { accessToken, nonce: sent }));
+      // The original stays unread for the retry: a body can be sent only once.
+      const response = await (base ?? fetch)(new Request(attempt === 0 ? request.clone() : request, { headers }));
+      const nonce = response.headers.get('dpop-nonce');
+      if (nonce !== null) nonces.set(origin, nonce);
+      if (attempt > 0 || nonce === null || nonce === sent || !(await isNonceChallenge(response))) return response;
+      await response.body?.cancel();
+    }
+  };
+  unwrapped.set(wrapped, base);
+  return wrapped;
 }
 
 /**

@@ -4,7 +4,7 @@ export { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAu
 export type { ClientAuthentication, ClientAuthMethod } from './client-auth.js';
 export { importClientKey } from './client-assertion.js';
 export type { ClientKey, ClientKeyOptions } from './client-assertion.js';
-export { createDpop, generateDpopKeyPair, withDpop, dpopHtu, dpopAth } from './dpop.js';
+export { createDpop, dpopFetch, generateDpopKeyPair, withDpop, dpopHtu, dpopAth } from './dpop.js';
 export type { DPoP, DPoPOptions } from './dpop.js';
 export { pushAuthorizationRequest, withPar } from './par.js';
 export { revokeToken } from './revocation.js';
