@@ -77,12 +77,17 @@ export default defineConfig({
           cloudflareTest(({ inject }) => {
             const issuer = inject<string>('oidcIssuer');
             /** A vendor at oidc-provider: linking with `openid read`, and its userinfo as a session route. */
-            const vendor = (options: Record<string, string>, secrets: Record<string, string>) => ({
+            const vendor = (options: Record<string, string | boolean>, secrets: Record<string, string>, at = issuer) => ({
               profile: 'oauth2',
-              options: { issuer, requireIss: true, authorizeUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, apiBaseUrl: issuer, grant: 'none', ...options },
+              options: { issuer: at, requireIss: true, authorizeUrl: `${at}/auth`, tokenUrl: `${at}/token`, apiBaseUrl: at, grant: 'none', ...options },
               secrets,
               link: { scope: 'openid read' },
               routes: [{ method: 'GET', path: '/me', access: 'session' }],
+            });
+            /** The DPoP-bound client's vendors: its userinfo as a session route, and the same path with the app's own token. */
+            const dpopVendor = (options: Record<string, string | boolean>, at = issuer) => ({
+              ...vendor({ clientId: 'tokengate-worker-dpop', ...options }, { clientSecret: 'OIDC_DPOP_SECRET' }, at),
+              routes: [{ method: 'GET', path: '/me', access: 'session' }, { method: 'GET', path: '/me/app', access: 'public' }],
             });
             return {
               main: './worker/index.ts',
@@ -94,6 +99,7 @@ export default defineConfig({
                   OIDC_CLIENT_KEY: inject<string>('oidcClientKeyJwk'),
                   OIDC_PAR_KEY: inject<string>('oidcParKeyPem'),
                   OIDC_UNREGISTERED_KEY: inject<string>('oidcUnregisteredKeyJwk'),
+                  OIDC_DPOP_SECRET: inject<string>('oidcDpopSecret'),
                   VENDORS: {
                     oidc: vendor({ clientId: 'tokengate-basic' }, { clientSecret: 'OIDC_CLIENT_SECRET' }),
                     // private_key_jwt with the key (a JWK) in a Worker secret.
@@ -101,6 +107,13 @@ export default defineConfig({
                     // The same client with a key it never registered: every assertion is refused.
                     'oidc-badkey': vendor({ clientId: 'tokengate-worker-jwt' }, { clientKey: 'OIDC_UNREGISTERED_KEY' }),
                     // A client the server takes only pushed requests from (PAR), its key a PKCS#8 PEM, aud = the issuer.
+                    // DPoP (RFC 9449): a client registered with dpop_bound_access_tokens; its key made and kept by the Worker.
+                    'oidc-dpop': dpopVendor({ dpop: true, grant: 'client_credentials', scope: 'read' }),
+                    // The same client without DPoP: the server refuses its token requests (the control for the one above).
+                    'oidc-nodpop': dpopVendor({ grant: 'client_credentials', scope: 'read' }),
+                    // The same client at a server that requires DPoP nonces at every endpoint (RFC 9449 §8, §9); its
+                    // API reached by another name of the same server, an origin whose nonce the Worker has yet to learn.
+                    'oidc-dpop-nonce': dpopVendor({ dpop: true, apiBaseUrl: inject<string>('oidcNonceIssuer').replace('127.0.0.1', 'localhost') }, inject<string>('oidcNonceIssuer')),
                     'oidc-par': vendor({ clientId: 'tokengate-worker-par', clientKeyId: 'worker-par-1', assertionAudience: 'issuer', parUrl: `${issuer}/request` }, { clientKey: 'OIDC_PAR_KEY' }),
                   },
                 },

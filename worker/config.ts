@@ -91,6 +91,11 @@ export interface VendorRuntime {
    * a new secret (a new Eshopbox app token, say) is tried at once and the refused one never again.
    */
   credential: string;
+  /**
+   * DPoP (RFC 9449, `options.dpop = true`): the vendor's tokens are bound to a key of each credential,
+   * which its Durable Object makes, keeps sealed and alone signs with (worker/coordinator.ts).
+   */
+  dpop: boolean;
 }
 
 export interface Config {
@@ -162,18 +167,20 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     for (const [option, secretName] of Object.entries(vendor.secrets)) options[option] = secret(secretName, `${at}.secrets.${option}`, true);
     // The raw secret values, the private key's text included: a new key is a new credential.
     const credential = JSON.stringify(Object.keys(vendor.secrets).sort().map((option) => [option, options[option]]));
-    // Worker-only options, not the profile's: the key's `kid` and the PAR endpoint.
-    const { clientKeyId, parUrl } = options;
+    // Worker-only options, not the profile's: the key's `kid`, the PAR endpoint and DPoP.
+    const { clientKeyId, parUrl, dpop } = options;
     delete options['clientKeyId'];
     delete options['parUrl'];
+    delete options['dpop'];
+    if (dpop !== undefined && typeof dpop !== 'boolean') problems.push(`${at}.options.dpop: must be true or false`);
     if (clientKeyId !== undefined && typeof clientKeyId !== 'string') problems.push(`${at}.options.clientKeyId: must be a string (the key's kid)`);
     if (parUrl !== undefined && typeof parUrl !== 'string') problems.push(`${at}.options.parUrl: must be the URL of the pushed authorization request endpoint`);
     if (options['assertionAudience'] !== undefined && options['assertionAudience'] !== 'token_endpoint' && options['assertionAudience'] !== 'issuer') {
       problems.push(`${at}.options.assertionAudience: must be "token_endpoint" or "issuer"`);
       continue;
     }
-    if (vendor.profile !== 'oauth2' && (vendor.secrets['clientKey'] !== undefined || parUrl !== undefined)) {
-      problems.push(`${at}: secrets.clientKey and options.parUrl are for the oauth2 profile`);
+    if (vendor.profile !== 'oauth2' && (vendor.secrets['clientKey'] !== undefined || parUrl !== undefined || dpop === true)) {
+      problems.push(`${at}: secrets.clientKey, options.parUrl and options.dpop are for the oauth2 profile`);
       continue;
     }
     if (typeof options['clientKey'] === 'string') {
@@ -214,6 +221,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
       deadlineMs: vendor.deadlineMs,
       credential,
+      dpop: dpop === true,
     });
   }
 

@@ -7,11 +7,15 @@ import {
   isTokenGateError,
   revokeToken,
   TokenGateError,
+  withDpop,
+  type DPoP,
+  type Profile,
   type TokenSet,
   type TokenSource,
 } from 'tokengate';
 import { loadConfig, type Config, type VendorRuntime } from './config.js';
 import { open, seal } from './crypto.js';
+import { dpopKeyName, loadDpopKey } from './dpop-key.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
 import { storageStore } from './storage-store.js';
@@ -111,6 +115,10 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #deadLoaded = new Set<string>();
   /** When each credential was last renewed after an upstream 401 (row 23). */
   readonly #renewedAt = new Map<string, number>();
+  /** Each DPoP vendor's key of this credential, loaded or made once (worker/dpop-key.ts). */
+  readonly #dpop = new Map<string, Promise<DPoP>>();
+  /** Server nonces by origin (RFC 9449 §8, §9), shared by this object's token requests and proofs. */
+  readonly #nonces = new Map<string, string>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch);
@@ -132,15 +140,58 @@ export class TokenCoordinator extends DurableObject<Env> {
     return status;
   }
 
-  #source(vendor: string, linked: boolean): TokenSource {
+  /** This credential's DPoP key for a DPoP vendor; the first call loads it or makes and keeps it. */
+  #dpopOf(vendor: string): Promise<DPoP> {
+    let dpop = this.#dpop.get(vendor);
+    if (dpop === undefined) {
+      dpop = loadDpopKey(this.ctx.storage, this.#cfg().keys, vendor, this.#nonces);
+      dpop.catch(() => this.#dpop.delete(vendor));
+      this.#dpop.set(vendor, dpop);
+    }
+    return dpop;
+  }
+
+  /** The vendor's profile for this credential: with a DPoP vendor, every token request sends a proof of its key. */
+  async #profile(vendor: string): Promise<Profile> {
+    const runtime = this.#vendor(vendor);
+    return runtime.dpop ? withDpop(runtime.profile, await this.#dpopOf(vendor)) : runtime.profile;
+  }
+
+  /** Forgets a credential's DPoP key: its tokens are gone, and the next ones are bound to a new key. */
+  async #dropDpop(vendor: string): Promise<void> {
+    this.#dpop.delete(vendor);
+    await this.ctx.storage.delete(dpopKeyName(vendor));
+  }
+
+  /**
+   * A DPoP proof (RFC 9449 §4) for one proxied call with `accessToken`, signed with this credential's
+   * key, which never leaves this object. Only for a DPoP vendor and a URL under its API base, so the
+   * object signs for nothing else. Without `nonce`, the server's latest one this object knows.
+   */
+  async dpopProof(vendor: string, method: string, url: string, accessToken: string, nonce?: string): Promise<Outcome<string>> {
+    const runtime = this.#vendor(vendor);
+    const target = new URL(url);
+    if (!runtime.dpop || target.origin !== runtime.upstream.origin || !target.pathname.startsWith(runtime.upstream.pathname)) {
+      return { ok: false, code: ErrorCode.INVALID_CONFIG, message: `No DPoP proof for this URL: ${vendor} is not a DPoP vendor, or the URL is not under its API`, status: 500 };
+    }
+    if (nonce !== undefined) this.#nonces.set(target.origin, nonce);
+    const dpop = await this.#dpopOf(vendor);
+    return { ok: true, value: await dpop.proof(method, url, { accessToken }) };
+  }
+
+  async #source(vendor: string, linked: boolean): Promise<TokenSource> {
     let source = this.#sources.get(vendor);
     if (source === undefined) {
+      const profile = await this.#profile(vendor);
+      // Another call made it while the key loaded: one source per credential, always.
+      const made = this.#sources.get(vendor);
+      if (made !== undefined) return made;
       const status = this.#statusOf(vendor);
       // When the vendor last answered a token request survives a restart of this object, so a new
       // instance keeps the vendor's minimum interval (instellix: 5 s) instead of polling at once.
       const answered = `answered:${vendor}`;
       const lastAnswerAt = this.ctx.storage.kv.get<number>(answered);
-      source = createTokenSource(this.#vendor(vendor).profile, {
+      source = createTokenSource(profile, {
         store: storageStore(this.ctx.storage, this.#cfg().keys),
         key: `tokens:${vendor}`,
         linked,
@@ -192,7 +243,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string, accepted = false): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
-    const source = this.#source(vendor, linked);
+    const source = await this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
     const current = await source.getToken().catch(() => undefined);
     if (current?.accessToken === accessToken) {
@@ -225,7 +276,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       return { ok: false, code: 'ERR_NOT_LINKED', message: `No ${vendor} account is linked to this session`, status: 401 };
     }
     try {
-      const tokens = await this.#source(vendor, linked).getToken();
+      const tokens = await (await this.#source(vendor, linked)).getToken();
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
       if (!linked) await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
@@ -296,7 +347,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     }
     const back = pending.returnTo === undefined ? {} : { returnTo: pending.returnTo };
     try {
-      const profile = this.#vendor(vendor).profile;
+      const profile = await this.#profile(vendor);
       let code: string;
       try {
         code = checkCallback(profile, pending, callbackUrl);
@@ -321,7 +372,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    */
   async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken>> {
     try {
-      const tokens = await authorizationCodeGrant(this.#vendor(vendor).profile, input);
+      const tokens = await authorizationCodeGrant(await this.#profile(vendor), input);
       return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'mediated') };
     } catch (error) {
       return this.#failure(vendor, error);
@@ -349,6 +400,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#status.delete(vendor);
     this.#renewedAt.delete(vendor);
     await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
+    await this.#dropDpop(vendor);
     await this.env.TOKENS.delete(kvKey);
   }
 
@@ -360,7 +412,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    */
   async unlink(vendor: string, kvKey: string): Promise<UnlinkOutcome> {
     const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
-    const profile = this.#vendor(vendor).profile;
+    const profile = tokens === undefined ? this.#vendor(vendor).profile : await this.#profile(vendor);
     let revocation: UnlinkOutcome = { revocation: tokens === undefined ? 'nothing_to_revoke' : 'not_offered' };
     if (tokens !== undefined && profile.revocationUrl !== undefined) {
       try {
@@ -375,6 +427,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     await this.ctx.storage.delete([`tokens:${vendor}`, `link:${vendor}`, `mode:${vendor}`]);
+    await this.#dropDpop(vendor);
     await this.env.TOKENS.delete(kvKey);
     return revocation;
   }

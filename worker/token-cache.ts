@@ -94,12 +94,12 @@ export async function sendWithToken(
   env: Env,
   config: Config,
   credential: Credential,
-  send: (accessToken: string) => Promise<Response>,
+  send: (accessToken: string, tokenType: string) => Promise<Response>,
 ): Promise<Outcome<Response>> {
   const key = await kvKeyOf(credential);
   const token = await getAccessToken(env, config, credential);
   if (!token.ok) return token;
-  const first = await send(token.value.accessToken);
+  const first = await send(token.value.accessToken, token.value.tokenType);
   if (first.status !== 401) {
     if (accepted.get(key)?.accessToken !== token.value.accessToken) accepted.set(key, token.value);
     return { ok: true, value: first };
@@ -107,7 +107,7 @@ export async function sendWithToken(
   await first.body?.cancel();
   const renewed = await renewAccessToken(env, credential, token.value.accessToken);
   if (!renewed.ok) return renewed;
-  const second = await send(renewed.value.accessToken);
+  const second = await send(renewed.value.accessToken, renewed.value.tokenType);
   if (second.status !== 401) {
     accepted.set(key, renewed.value);
     return { ok: true, value: second };

@@ -6,14 +6,15 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { REQUEST_LOG_PATH } from './request-log.js';
 
 export interface AuthServer {
   /** Origin of the provider, e.g. 'http://127.0.0.1:54321'. */
   issuer: string;
   /** POSTs to the token endpoint seen so far, including rejected ones. */
   tokenRequests: number;
-  /** Every request's method, path and DPoP header, in arrival order. */
-  requests: { method: string; path: string; dpop: string | undefined }[];
+  /** Every request's method, path, DPoP header, Authorization scheme (never the credential) and answer status, in arrival order. */
+  requests: { method: string; path: string; dpop: string | undefined; scheme?: string | undefined; status?: number }[];
   close(): Promise<void>;
 }
 
@@ -82,6 +83,7 @@ const INTERACTION_PREFIX = '/interaction/';
 interface KoaContextLike {
   readonly method: string;
   readonly path: string;
+  readonly status: number;
   get(header: string): string;
 }
 
@@ -349,8 +351,10 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
 
   provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === TOKEN_PATH) authServer.tokenRequests += 1;
-    authServer.requests.push({ method: ctx.method, path: ctx.path, dpop: ctx.get('DPoP') || undefined });
+    const entry: AuthServer['requests'][number] = { method: ctx.method, path: ctx.path, dpop: ctx.get('DPoP') || undefined, scheme: ctx.get('Authorization').split(' ')[0] || undefined };
+    authServer.requests.push(entry);
     await next();
+    entry.status = ctx.status;
   });
 
   // Provider 500s are otherwise swallowed into a generic error response.
@@ -361,6 +365,13 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   const callback = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
+    // The request log as this server saw it, for tests that run where this process's memory is out of
+    // reach (workerd). Not an oidc-provider route; it is not logged itself.
+    if (req.method === 'GET' && path === REQUEST_LOG_PATH) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(authServer.requests));
+      return;
+    }
     if (req.method === 'GET' && path.startsWith(INTERACTION_PREFIX)) {
       handleInteraction(provider, req, res).catch((error: unknown) => {
         if (!res.headersSent) {

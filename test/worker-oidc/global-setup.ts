@@ -11,6 +11,10 @@ declare module 'vitest' {
     oidcParKeyPem: string;
     /** A private key no client registered: its assertions must be refused. */
     oidcUnregisteredKeyJwk: string;
+    /** The DPoP-bound client's secret (client_secret_basic, dpop_bound_access_tokens). */
+    oidcDpopSecret: string;
+    /** A second oidc-provider that requires DPoP nonces at every endpoint. */
+    oidcNonceIssuer: string;
   }
 }
 
@@ -27,11 +31,24 @@ async function es256(kid: string) {
 
 // Starts oidc-provider on 127.0.0.1 in Node for the Worker's linking tests in workerd.
 let server: AuthServer | undefined;
+let nonceServer: AuthServer | undefined;
+
+/** A client whose access tokens must be DPoP-bound (RFC 9449 §5.2); its tokens come only with a proof. */
+const DPOP_SECRET = 'CANARY-worker-dpop-secret-4b8e1c7a9d3f5b2e6a0c8d4f1b7e3a9c';
+const dpopClient = {
+  client_id: 'tokengate-worker-dpop',
+  client_secret: DPOP_SECRET,
+  token_endpoint_auth_method: 'client_secret_basic',
+  dpop_bound_access_tokens: true,
+  redirect_uris: ['oidc-dpop', 'oidc-nodpop', 'oidc-dpop-nonce'].map(callbackOf),
+};
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [jwt, par, unregistered] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1')]);
+  nonceServer = await startAuthServer({ clients: [dpopClient], requireDpopNonce: true });
   server = await startAuthServer({
     clients: [
+      dpopClient,
       {
         client_id: 'tokengate-worker-jwt',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -54,7 +71,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('oidcClientKeyJwk', jwt.privateJwk);
   project.provide('oidcParKeyPem', par.pem);
   project.provide('oidcUnregisteredKeyJwk', unregistered.privateJwk);
+  project.provide('oidcDpopSecret', DPOP_SECRET);
+  project.provide('oidcNonceIssuer', nonceServer.issuer);
   return async () => {
+    await nonceServer?.close();
     await server?.close();
   };
 }

@@ -1,12 +1,10 @@
-import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { followAuthorization } from '../conformance/follow.js';
+import { cookieOf, link, ORIGIN, worker } from './helpers.js';
 
 // The Worker's JWT client authentication (RFC 7523, private_key_jwt) with the key in a Worker secret,
 // and its BFF linking through pushed authorization requests (RFC 9126), at oidc-provider. The clients
 // are registered for private_key_jwt only, so a token that comes back proves the assertion.
-const worker = (exports as unknown as { default: { fetch(input: string | Request, init?: RequestInit): Promise<Response> } }).default;
-const ORIGIN = 'http://127.0.0.1:8787';
 /** What global-setup.ts provides (its ProvidedContext types need Node's, which this workerd file does not load). */
 const provided = inject as unknown as (key: 'oidcIssuer' | 'oidcClientKeyJwk' | 'oidcUnregisteredKeyJwk' | 'oidcParKeyPem') => string;
 const issuer = provided('oidcIssuer');
@@ -14,24 +12,8 @@ const issuer = provided('oidcIssuer');
 const privateParts = [provided('oidcClientKeyJwk'), provided('oidcUnregisteredKeyJwk')].map((text) => (JSON.parse(text) as { d: string }).d);
 const pemBody = provided('oidcParKeyPem').split('\n')[1]!;
 
-const cookieOf = (response: Response, name: string): string | undefined =>
-  response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0]!)
-    .find((pair) => pair.startsWith(`${name}=`));
-
 function expectNoKeyMaterial(text: string): void {
   for (const part of [...privateParts, pemBody]) expect(text).not.toContain(part);
-}
-
-/** start → provider → callback; answers the start's location and the callback's answer. */
-async function link(vendor: string): Promise<{ authorize: URL; done: Response }> {
-  const start = await worker.fetch(`${ORIGIN}/link/${vendor}/start`, { redirect: 'manual' });
-  expect(start.status).toBe(303);
-  const authorize = new URL(start.headers.get('location')!);
-  const callback = new URL(await followAuthorization(authorize.href));
-  const done = await worker.fetch(`${ORIGIN}${callback.pathname}${callback.search}`, { redirect: 'manual', headers: { cookie: cookieOf(start, '__Host-tg_link')! } });
-  return { authorize, done };
 }
 
 async function callsAsTheUser(done: Response): Promise<void> {

@@ -186,7 +186,14 @@ describe('private_key_jwt and PAR from the configuration', () => {
     const env = base();
     env['ACME_CLIENT_KEY'] = 'x';
     (env['VENDORS'] as Record<string, Record<string, unknown>>)['instabox']!['secrets'] = { clientSecret: 'INSTABOX_CLIENT_SECRET', clientKey: 'ACME_CLIENT_KEY' };
-    expect(problems(env)).toContain('VENDORS.instabox: secrets.clientKey and options.parUrl are for the oauth2 profile');
+    expect(problems(env)).toContain('VENDORS.instabox: secrets.clientKey, options.parUrl and options.dpop are for the oauth2 profile');
+  });
+
+  it('options.dpop: true or false, and only on the oauth2 profile', () => {
+    expect(problems(jwtEnv('{}', { dpop: 'yes' }))).toContain('VENDORS.acme.options.dpop: must be true or false');
+    const env = base();
+    (env['VENDORS'] as Record<string, Record<string, Record<string, unknown>>>)['instabox']!['options']!['dpop'] = true;
+    expect(problems(env)).toContain('VENDORS.instabox: secrets.clientKey, options.parUrl and options.dpop are for the oauth2 profile');
   });
 
   it('a PEM that is not a key loads, then its first assertion is a secret-free ERR_INVALID_CONFIG naming the secret', async () => {

@@ -74,14 +74,15 @@ const BEARER_VALUE = /^[\u0021-\u007e]+$/;
 
 /**
  * The headers for the upstream request: the caller's allow-listed headers ({@link UPSTREAM_REQUEST_HEADERS})
- * and `authorization: Bearer <token>`. Nothing else of the caller's reaches the vendor.
+ * and `authorization: Bearer <token>` (`DPoP <token>` for a DPoP-bound token, RFC 9449 §7.1). Nothing
+ * else of the caller's reaches the vendor.
  *
  * @throws {TypeError} when `bearer` is empty or not visible ASCII; the message never contains it.
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
  */
-export function upstreamRequestHeaders(incoming: Headers, bearer: string): HeaderFields {
+export function upstreamRequestHeaders(incoming: Headers, bearer: string, scheme: 'Bearer' | 'DPoP' = 'Bearer'): HeaderFields {
   if (!BEARER_VALUE.test(bearer)) throw new TypeError('The upstream access token is empty or has characters a header cannot carry');
-  return { ...pick(incoming, UPSTREAM_REQUEST_HEADERS), authorization: `Bearer ${bearer}` };
+  return { ...pick(incoming, UPSTREAM_REQUEST_HEADERS), authorization: `${scheme} ${bearer}` };
 }
 
 /**

@@ -10,6 +10,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.
 import { limitedAnswer } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
 import { sendWithToken, type Credential } from '../token-cache.js';
+import { sendWithDpop } from '../proxy/dpop.js';
 
 /** Largest request body the proxy buffers (it must be able to send it twice, after a 401). */
 const MAX_BODY = 1024 * 1024;
@@ -86,10 +87,14 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const started = Date.now();
   let outcome: Awaited<ReturnType<typeof sendWithToken>>;
   try {
-    outcome = await sendWithToken(ctx.env, config, credential, (accessToken) =>
+    outcome = await sendWithToken(ctx.env, config, credential, (accessToken, tokenType) => {
+      // A DPoP-bound token goes with a proof of the credential's key (RFC 9449 §7); a server that
+      // answered a DPoP vendor's token request with a bearer token gets it as a bearer token.
+      const dpop = vendor.dpop && tokenType.toLowerCase() === 'dpop';
       // Each try has the vendor's deadline, answer body included (row 21).
-      config.fetch(url, { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken), body: body ?? null, redirect: 'manual', signal: AbortSignal.timeout(vendor.deadlineMs) }),
-    );
+      const init: RequestInit = { method: request.method, headers: upstreamRequestHeaders(request.headers, accessToken, dpop ? 'DPoP' : 'Bearer'), body: body ?? null, redirect: 'manual', signal: AbortSignal.timeout(vendor.deadlineMs) };
+      return dpop ? sendWithDpop(ctx.env, config, credential, url, init) : config.fetch(url, init);
+    });
   } catch (error) {
     if (!(error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) throw error;
     log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: 504, ms: Date.now() - started });

@@ -27,6 +27,8 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   const vendor = config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return oauthError(404, 'invalid_request', 'Account linking is not configured for this vendor');
   if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
+  // A DPoP vendor's tokens are bound to a key that never leaves the Worker (RFC 9449): a page could not use one.
+  if (vendor.dpop) return oauthError(400, 'invalid_request', `${vendor.name}'s tokens are bound to the Worker's DPoP key; link this vendor with /link/${vendor.name}/start (the Worker calls it for the page)`);
   // Each call may cost a token request authenticated with the client secret (row 19).
   const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
   if (limited !== undefined) return limited;

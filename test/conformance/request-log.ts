@@ -1,0 +1,6 @@
+/**
+ * Where the test authorization server (auth-server.ts) answers its own request log as JSON: not an
+ * oidc-provider route. Apart from auth-server.ts so that tests in workerd, where that process's memory
+ * is out of reach, can import it without Node's modules.
+ */
+export const REQUEST_LOG_PATH = '/_test/requests';
