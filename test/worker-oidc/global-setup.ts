@@ -15,6 +15,8 @@ declare module 'vitest' {
     oidcDpopSecret: string;
     /** A second oidc-provider that requires DPoP nonces at every endpoint. */
     oidcNonceIssuer: string;
+    /** The private key (JWK) of the client at the nonce server with private_key_jwt, DPoP and PAR. */
+    oidcJwtDpopKeyJwk: string;
   }
 }
 
@@ -44,8 +46,23 @@ const dpopClient = {
 };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [jwt, par, unregistered] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1')]);
-  nonceServer = await startAuthServer({ clients: [dpopClient], requireDpopNonce: true });
+  const [jwt, par, unregistered, jwtDpop] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1'), es256('worker-jwt-dpop-1')]);
+  nonceServer = await startAuthServer({
+    clients: [
+      dpopClient,
+      // private_key_jwt + DPoP + PAR at the server that requires nonces: each retry needs a new assertion.
+      {
+        client_id: 'tokengate-worker-jwt-dpop',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [jwtDpop.publicJwk] },
+        dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: true,
+        redirect_uris: [callbackOf('oidc-jwt-dpop')],
+      },
+    ],
+    requireDpopNonce: true,
+  });
   server = await startAuthServer({
     clients: [
       dpopClient,
@@ -73,6 +90,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('oidcUnregisteredKeyJwk', unregistered.privateJwk);
   project.provide('oidcDpopSecret', DPOP_SECRET);
   project.provide('oidcNonceIssuer', nonceServer.issuer);
+  project.provide('oidcJwtDpopKeyJwk', jwtDpop.privateJwk);
   return async () => {
     await nonceServer?.close();
     await server?.close();
