@@ -26,10 +26,11 @@ export interface Profile {
   /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
   readonly requirePar?: boolean | undefined;
   /**
-   * Pushes the authorization request `url` carries and answers the URL the browser goes to instead,
-   * with only `client_id` and `request_uri` (`withPar` sets it; RFC 9126 §2, §4).
+   * Answers the URL the browser goes to: pushed (RFC 9126 §2, §4; only `client_id` and `request_uri`
+   * left in it) when `options.par` asks for it or, without `par`, when the profile requires pushing;
+   * else `url` as it is (`withPar` sets it).
    */
-  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions) => Promise<string>) | undefined;
+  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions & { par?: boolean | undefined }) => Promise<string>) | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */

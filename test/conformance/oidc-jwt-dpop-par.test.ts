@@ -8,6 +8,7 @@ import {
   revokeToken,
   startAuthorization,
   withDpop,
+  withPar,
   type FetchLike,
   type Profile,
 } from '../../src/index.js';
@@ -136,5 +137,33 @@ describe('private_key_jwt + DPoP + PAR at a server that requires DPoP nonces', (
     expect(faults).toBe(2);
     const jtis = sent.map((s) => decode(s.assertion!)['jti']);
     expect(new Set(jtis).size).toBe(sent.length);
+  });
+});
+
+describe('par: false where PAR is required', () => {
+  it('a client the server requires to push (not in its metadata): withPar(required) refuses par: false before anything is sent, and pushes by default', async () => {
+    const profile = await profileWith(fetch);
+    // discover() cannot see a per-client requirement: the server's metadata does not require PAR.
+    expect(profile.requirePar).toBe(false);
+    const required = withPar(profile, { url: profile.parUrl!, required: true });
+    const before = server.requests.length;
+    await expect(startAuthorization(required, { redirectUri: CLIENTS.redirectUri, scope: 'openid read', par: false })).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+    expect(server.requests.length).toBe(before);
+    const tx = await startAuthorization(required, { redirectUri: CLIENTS.redirectUri, scope: 'openid read' });
+    expect([...new URL(tx.url).searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
+    await expect(completeAuthorization(required, tx, await followAuthorization(tx.url))).resolves.toMatchObject({ tokenType: 'DPoP' });
+  });
+
+  it('a server whose metadata requires PAR: par: false is refused before anything is sent', async () => {
+    const strict = await startAuthServer({ requirePar: true });
+    try {
+      const profile = await discover(strict.issuer, { clientId: CLIENTS.public.clientId });
+      expect(profile.requirePar).toBe(true);
+      const before = strict.requests.length;
+      await expect(startAuthorization(profile, { redirectUri: CLIENTS.redirectUri, par: false })).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+      expect(strict.requests.length).toBe(before);
+    } finally {
+      await strict.close();
+    }
   });
 });
