@@ -159,7 +159,13 @@ export function dpopFetch(proof: DPoP['proof'], nonces: Map<string, string>, bas
  */
 export function withDpop<P extends Profile>(profile: P, dpop: DPoP): P & { readonly dpop: DPoP } {
   const base = profile.fetch !== undefined && unwrapped.has(profile.fetch) ? unwrapped.get(profile.fetch) : profile.fetch;
-  const authenticate = unwrappedAuth.get(profile.clientAuth) ?? profile.clientAuth;
+  const endpointAuth = profile.endpointAuth && Object.fromEntries(Object.entries(profile.endpointAuth).map(([endpoint, auth]) => [endpoint, reauthenticating(auth)]));
+  return { ...profile, fetch: dpop.fetch(base), clientAuth: reauthenticating(profile.clientAuth), ...(endpointAuth ? { endpointAuth } : {}), dpop };
+}
+
+/** `auth`, registering with each request how to authenticate it anew (for {@link dpopFetch}'s retry). */
+function reauthenticating(auth: ClientAuthentication): ClientAuthentication {
+  const authenticate = unwrappedAuth.get(auth) ?? auth;
   const clientAuth: ClientAuthentication = async (params, headers) => {
     const asked = { ...params };
     await authenticate(params, headers);
@@ -172,5 +178,5 @@ export function withDpop<P extends Profile>(profile: P, dpop: DPoP): P & { reado
     });
   };
   unwrappedAuth.set(clientAuth, authenticate);
-  return { ...profile, fetch: dpop.fetch(base), clientAuth, dpop };
+  return clientAuth;
 }

@@ -36,6 +36,18 @@ export interface Profile {
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */
   readonly requireIss?: boolean | undefined;
   readonly clientAuth: ClientAuthentication;
+  /**
+   * The client authentication's registered name (RFC 7591 §2: `client_secret_basic`, `private_key_jwt`,
+   * ...), where the profile's factory knows it (`discover()` sets it).
+   */
+  readonly clientAuthMethod?: string | undefined;
+  /**
+   * Another client authentication for the revocation or introspection endpoint, where the server's
+   * metadata lists that endpoint's own methods without the profile's (`discover()` sets it from
+   * `revocation_endpoint_auth_methods_supported`, `introspection_endpoint_auth_methods_supported`). One
+   * that throws when none of them fits the client, so nothing is sent.
+   */
+  readonly endpointAuth?: Readonly<Partial<Record<'revocation' | 'introspection', ClientAuthentication>>> | undefined;
   readonly bodyEncoding: BodyEncoding;
   /** Scope requested when the caller names none. */
   readonly scope?: readonly string[] | undefined;

@@ -84,6 +84,7 @@ interface KoaContextLike {
   readonly method: string;
   readonly path: string;
   readonly status: number;
+  body: unknown;
   get(header: string): string;
 }
 
@@ -225,6 +226,12 @@ export interface AuthServerOptions {
   requirePar?: boolean;
   /** DPoP nonces required at every endpoint (RFC 9449 §8, §9). */
   requireDpopNonce?: boolean;
+  /**
+   * Fields that replace the provider's own in its metadata document, to play a server whose metadata
+   * says less (or other) than it does: one that lists fewer client authentication methods than it
+   * accepts, or per-endpoint methods (RFC 8414 §2), which oidc-provider does not publish.
+   */
+  metadata?: Record<string, unknown>;
 }
 
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
@@ -356,6 +363,14 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     await next();
     entry.status = ctx.status;
   });
+
+  if (options.metadata !== undefined) {
+    const fields = options.metadata;
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path.startsWith('/.well-known/') && typeof ctx.body === 'object' && ctx.body !== null) Object.assign(ctx.body, fields);
+    });
+  }
 
   // Provider 500s are otherwise swallowed into a generic error response.
   provider.on('server_error', (_ctx, error) => {
