@@ -117,6 +117,8 @@ export default defineConfig({
                     'oidc-dpop-nonce': dpopVendor({ dpop: true, apiBaseUrl: inject<string>('oidcNonceIssuer').replace('127.0.0.1', 'localhost') }, inject<string>('oidcNonceIssuer')),
                     // private_key_jwt + DPoP + PAR at the nonce server: a fresh assertion on every nonce retry.
                     'oidc-jwt-dpop': vendor({ clientId: 'tokengate-worker-jwt-dpop', dpop: true, parUrl: `${inject<string>('oidcNonceIssuer')}/request`, revocationUrl: `${inject<string>('oidcNonceIssuer')}/token/revocation` }, { clientKey: 'OIDC_JWT_DPOP_KEY' }, inject<string>('oidcNonceIssuer')),
+                    // A server that revokes the access token with the refresh token, then refuses the unknown one with 400.
+                    'oidc-revoke-all': vendor({ clientId: 'tokengate-revoke-all', revocationUrl: `${inject<string>('oidcStrictRevocationIssuer')}/token/revocation` }, { clientSecret: 'OIDC_CLIENT_SECRET' }, inject<string>('oidcStrictRevocationIssuer')),
                     'oidc-par': vendor({ clientId: 'tokengate-worker-par', clientKeyId: 'worker-par-1', assertionAudience: 'issuer', parUrl: `${issuer}/request` }, { clientKey: 'OIDC_PAR_KEY' }),
                   },
                 },

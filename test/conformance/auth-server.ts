@@ -83,7 +83,7 @@ const INTERACTION_PREFIX = '/interaction/';
 interface KoaContextLike {
   readonly method: string;
   readonly path: string;
-  readonly status: number;
+  status: number;
   body: unknown;
   get(header: string): string;
 }
@@ -232,6 +232,12 @@ export interface AuthServerOptions {
    * accepts, or per-endpoint methods (RFC 8414 §2), which oidc-provider does not publish.
    */
   metadata?: Record<string, unknown>;
+  /**
+   * The revocation endpoint answers a token it does not know (also one revoked along with its refresh
+   * token, which oidc-provider does, RFC 7009 §2.1) with 400 invalid_request "token not found", as
+   * better-auth does, instead of the 200 of RFC 7009 §2.2.
+   */
+  revocationRefusesUnknown?: boolean;
 }
 
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
@@ -369,6 +375,17 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     provider.use(async (ctx, next) => {
       await next();
       if (ctx.path.startsWith('/.well-known/') && typeof ctx.body === 'object' && ctx.body !== null) Object.assign(ctx.body, fields);
+    });
+  }
+
+  if (options.revocationRefusesUnknown === true) {
+    provider.use(async (ctx, next) => {
+      await next();
+      const entities = (ctx as unknown as { oidc?: { entities?: Record<string, unknown> } }).oidc?.entities ?? {};
+      if (ctx.method === 'POST' && ctx.path === '/token/revocation' && ctx.status === 200 && !entities['AccessToken'] && !entities['RefreshToken']) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: 'token not found' };
+      }
     });
   }
 

@@ -17,6 +17,8 @@ declare module 'vitest' {
     oidcNonceIssuer: string;
     /** The private key (JWK) of the client at the nonce server with private_key_jwt, DPoP and PAR. */
     oidcJwtDpopKeyJwk: string;
+    /** An oidc-provider whose revocation endpoint refuses unknown tokens with 400, as better-auth's does. */
+    oidcStrictRevocationIssuer: string;
   }
 }
 
@@ -34,6 +36,7 @@ async function es256(kid: string) {
 // Starts oidc-provider on 127.0.0.1 in Node for the Worker's linking tests in workerd.
 let server: AuthServer | undefined;
 let nonceServer: AuthServer | undefined;
+let strictRevocation: AuthServer | undefined;
 
 /** A client whose access tokens must be DPoP-bound (RFC 9449 §5.2); its tokens come only with a proof. */
 const DPOP_SECRET = 'CANARY-worker-dpop-secret-4b8e1c7a9d3f5b2e6a0c8d4f1b7e3a9c';
@@ -91,7 +94,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('oidcDpopSecret', DPOP_SECRET);
   project.provide('oidcNonceIssuer', nonceServer.issuer);
   project.provide('oidcJwtDpopKeyJwk', jwtDpop.privateJwk);
+  strictRevocation = await startAuthServer({
+    revocationRefusesUnknown: true,
+    clients: [{ client_id: 'tokengate-revoke-all', client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [callbackOf('oidc-revoke-all')] }],
+  });
+  project.provide('oidcStrictRevocationIssuer', strictRevocation.issuer);
   return async () => {
+    await strictRevocation?.close();
     await nonceServer?.close();
     await server?.close();
   };
