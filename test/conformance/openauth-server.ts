@@ -4,11 +4,10 @@
  * one provider that logs the test user in without a page (its `/authorize` succeeds at once) and
  * takes one client for the client credentials grant.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { issuer } from '@openauthjs/openauth';
 import { MemoryStorage } from '@openauthjs/openauth/storage/memory';
 import * as v from 'valibot';
-import { bodyOf, httpServer, type LocalServer } from '../helpers/local-server.js';
+import { fetchServer, type LocalServer } from '../helpers/local-server.js';
 
 export interface OpenAuthServer extends LocalServer {
   /** The issuer: its own origin, as OpenAuth names it in its metadata. */
@@ -40,15 +39,6 @@ const auto = {
 
 const subjects = { user: v.object({ id: v.string() }) };
 
-/** Sends a fetch Response through node:http. */
-async function write(res: ServerResponse, response: Response): Promise<void> {
-  res.statusCode = response.status;
-  for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  res.end(Buffer.from(await response.arrayBuffer()));
-}
-
 export async function startOpenAuth(): Promise<OpenAuthServer> {
   const app = issuer({
     providers: { auto },
@@ -59,17 +49,9 @@ export async function startOpenAuth(): Promise<OpenAuthServer> {
     success: async (ctx, value) => ctx.subject('user' as never, { id: String((value as { id?: unknown }).id ?? 'machine') } as never),
   });
   const requests: OpenAuthServer['requests'] = [];
-  let origin = '';
-  const server = await httpServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', origin);
-    const method = req.method ?? 'GET';
-    const body = method === 'GET' || method === 'HEAD' ? undefined : await bodyOf(req);
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-    const response = await app.fetch(new Request(url, { method, headers, ...(body === undefined ? {} : { body }) }));
-    requests.push({ method, path: url.pathname, status: response.status });
-    await write(res, response);
-  });
-  origin = server.url;
+  const server = await fetchServer(
+    (request) => Promise.resolve(app.fetch(request)),
+    (request, response) => requests.push({ method: request.method, path: new URL(request.url).pathname, status: response.status }),
+  );
   return { ...server, issuer: server.url, requests };
 }
