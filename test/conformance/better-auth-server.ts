@@ -26,11 +26,22 @@ export interface BetterAuthServer extends LocalServer {
 
 const REDIRECT_URI = 'http://127.0.0.1/callback';
 
-export async function startBetterAuth(): Promise<BetterAuthServer> {
+/** What a browser page of another origin needs to call it (better-auth sets no CORS headers of its own). */
+const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization, content-type, dpop', 'access-control-allow-methods': 'GET, POST' };
+
+/** Starts the server; `close()` stops it and its connections. `cors` answers browser pages too. */
+export async function startBetterAuth(serving: { cors?: boolean } = {}): Promise<BetterAuthServer> {
   let handler: ((request: Request) => Promise<Response>) | undefined;
   const requests: BetterAuthServer['requests'] = [];
   const server = await fetchServer(
-    (request) => handler!(request),
+    async (request) => {
+      if (!serving.cors) return handler!(request);
+      if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS });
+      const response = await handler!(request);
+      const headers = new Headers(response.headers);
+      for (const [name, value] of Object.entries(CORS)) headers.set(name, value);
+      return new Response(response.body, { status: response.status, headers });
+    },
     (request, response) => requests.push({ method: request.method, path: new URL(request.url).pathname, status: response.status }),
   );
   const origin = server.url;

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { CLIENTS, startAuthServer } from '../conformance/auth-server.js';
+import { startBetterAuth } from '../conformance/better-auth-server.js';
 import { NODE_CLIENTS, startNodeOAuthServer } from '../conformance/node-oauth2-server.js';
 import { OPENAUTH_CLIENTS, startOpenAuth } from '../conformance/openauth-server.js';
 
@@ -14,6 +15,8 @@ export interface Interop {
   nodeUser: { username: string; password: string };
   openauthIssuer: string;
   openauthMachine: { clientId: string; clientSecret: string };
+  betterAuthIssuer: string;
+  betterAuthClient: { clientId: string; clientSecret: string };
 }
 
 declare module 'vitest' {
@@ -22,12 +25,13 @@ declare module 'vitest' {
   }
 }
 
-// Authorization servers nobody here wrote, oidc-provider, @node-oauth/oauth2-server and OpenAuth, started
+// Authorization servers nobody here wrote, oidc-provider, @node-oauth/oauth2-server, OpenAuth and better-auth, started
 // in Node on 127.0.0.1 for the core's interop tests in Chromium and workerd (which cannot start them).
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const oidc = await startAuthServer();
   const node = await startNodeOAuthServer({ cors: true });
   const openauth = await startOpenAuth();
+  const betterAuth = await startBetterAuth({ cors: true });
   project.provide('interop', {
     oidcIssuer: oidc.issuer,
     oidcBasic: CLIENTS.basic,
@@ -38,10 +42,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     nodeUser: NODE_CLIENTS.user,
     openauthIssuer: openauth.issuer,
     openauthMachine: OPENAUTH_CLIENTS.machine,
+    betterAuthIssuer: betterAuth.issuer,
+    betterAuthClient: betterAuth.confidential,
   });
   return async () => {
     await oidc.close();
     await node.close();
     await openauth.close();
+    await betterAuth.close();
   };
 }
