@@ -101,6 +101,7 @@ export default defineConfig({
                   OIDC_UNREGISTERED_KEY: inject<string>('oidcUnregisteredKeyJwk'),
                   OIDC_DPOP_SECRET: inject<string>('oidcDpopSecret'),
                   OIDC_JWT_DPOP_KEY: inject<string>('oidcJwtDpopKeyJwk'),
+                  BETTER_AUTH_CLIENT_SECRET: inject<{ clientSecret: string }>('betterAuth').clientSecret,
                   VENDORS: {
                     oidc: vendor({ clientId: 'tokengate-basic' }, { clientSecret: 'OIDC_CLIENT_SECRET' }),
                     // private_key_jwt with the key (a JWK) in a Worker secret.
@@ -119,6 +120,15 @@ export default defineConfig({
                     'oidc-jwt-dpop': vendor({ clientId: 'tokengate-worker-jwt-dpop', dpop: true, parUrl: `${inject<string>('oidcNonceIssuer')}/request`, revocationUrl: `${inject<string>('oidcNonceIssuer')}/token/revocation` }, { clientKey: 'OIDC_JWT_DPOP_KEY' }, inject<string>('oidcNonceIssuer')),
                     // A server that revokes the access token with the refresh token, then refuses the unknown one with 400.
                     'oidc-revoke-all': vendor({ clientId: 'tokengate-revoke-all', revocationUrl: `${inject<string>('oidcStrictRevocationIssuer')}/token/revocation` }, { clientSecret: 'OIDC_CLIENT_SECRET' }, inject<string>('oidcStrictRevocationIssuer')),
+                    // better-auth's OAuth provider, which revokes the access token with the refresh token and then answers 400.
+                    'better-auth': {
+                      ...vendor(
+                        { clientId: inject<{ clientId: string }>('betterAuth').clientId, authorizeUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/authorize`, tokenUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/token`, revocationUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/revoke` },
+                        { clientSecret: 'BETTER_AUTH_CLIENT_SECRET' },
+                        inject<{ issuer: string }>('betterAuth').issuer,
+                      ),
+                      link: { scope: 'openid offline_access read' },
+                    },
                     'oidc-par': vendor({ clientId: 'tokengate-worker-par', clientKeyId: 'worker-par-1', assertionAudience: 'issuer', parUrl: `${issuer}/request` }, { clientKey: 'OIDC_PAR_KEY' }),
                   },
                 },

@@ -29,8 +29,9 @@ const REDIRECT_URI = 'http://127.0.0.1/callback';
 /** What a browser page of another origin needs to call it (better-auth sets no CORS headers of its own). */
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'authorization, content-type, dpop', 'access-control-allow-methods': 'GET, POST' };
 
-/** Starts the server; `close()` stops it and its connections. `cors` answers browser pages too. */
-export async function startBetterAuth(serving: { cors?: boolean } = {}): Promise<BetterAuthServer> {
+/** Starts the server; `close()` stops it and its connections. `cors` answers browser pages too; `redirectUris` are registered beside the tests' own. */
+export async function startBetterAuth(serving: { cors?: boolean; redirectUris?: readonly string[] } = {}): Promise<BetterAuthServer> {
+  const redirectUris = [REDIRECT_URI, ...(serving.redirectUris ?? [])];
   let handler: ((request: Request) => Promise<Response>) | undefined;
   const requests: BetterAuthServer['requests'] = [];
   const server = await fetchServer(
@@ -74,11 +75,11 @@ export async function startBetterAuth(serving: { cors?: boolean } = {}): Promise
   const api = auth.api as unknown as { adminCreateOAuthClient(input: { body: Record<string, unknown>; headers: Headers }): Promise<{ client_id: string; client_secret?: string }> };
   const headers = new Headers({ cookie: sessionCookie });
   const confidential = await api.adminCreateOAuthClient({
-    body: { application_type: 'native', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], client_credentials_scopes: ['read'], skip_consent: true, scope: 'openid offline_access read' },
+    body: { application_type: 'native', redirect_uris: redirectUris, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], client_credentials_scopes: ['read'], skip_consent: true, scope: 'openid offline_access read' },
     headers,
   });
   const pub = await api.adminCreateOAuthClient({
-    body: { application_type: 'native', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], skip_consent: true, scope: 'openid offline_access read' },
+    body: { application_type: 'native', redirect_uris: redirectUris, token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], skip_consent: true, scope: 'openid offline_access read' },
     headers,
   });
   return {

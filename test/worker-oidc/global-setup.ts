@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { CLIENTS, startAuthServer, type AuthServer } from '../conformance/auth-server.js';
+import { startBetterAuth, type BetterAuthServer } from '../conformance/better-auth-server.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -19,6 +20,8 @@ declare module 'vitest' {
     oidcJwtDpopKeyJwk: string;
     /** An oidc-provider whose revocation endpoint refuses unknown tokens with 400, as better-auth's does. */
     oidcStrictRevocationIssuer: string;
+    /** better-auth with its OAuth provider plugin: its issuer, the Worker's client, the test user's session cookie. */
+    betterAuth: { issuer: string; clientId: string; clientSecret: string; sessionCookie: string };
   }
 }
 
@@ -37,6 +40,7 @@ async function es256(kid: string) {
 let server: AuthServer | undefined;
 let nonceServer: AuthServer | undefined;
 let strictRevocation: AuthServer | undefined;
+let betterAuth: BetterAuthServer | undefined;
 
 /** A client whose access tokens must be DPoP-bound (RFC 9449 §5.2); its tokens come only with a proof. */
 const DPOP_SECRET = 'CANARY-worker-dpop-secret-4b8e1c7a9d3f5b2e6a0c8d4f1b7e3a9c';
@@ -99,7 +103,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     clients: [{ client_id: 'tokengate-revoke-all', client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [callbackOf('oidc-revoke-all')] }],
   });
   project.provide('oidcStrictRevocationIssuer', strictRevocation.issuer);
+  betterAuth = await startBetterAuth({ redirectUris: [callbackOf('better-auth')] });
+  project.provide('betterAuth', { issuer: betterAuth.issuer, ...betterAuth.confidential, sessionCookie: betterAuth.sessionCookie });
   return async () => {
+    await betterAuth?.close();
     await strictRevocation?.close();
     await nonceServer?.close();
     await server?.close();
