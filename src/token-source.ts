@@ -207,8 +207,8 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
 
   /**
    * A refresh with `refreshToken`, else the profile's own grant. `invalid_grant` on a refresh (or a 400
-   * or 401 without an OAuth error body) drops the set; a source that got its tokens with the profile's own grant (Shopware's password grant) then
-   * starts over, a linked one must link again. A refused long-lived refresh token in the profile's
+   * or 401 without an OAuth error body) drops the set; a source that got its tokens with the profile's
+   * own grant (Shopware's password grant) then starts over, a linked one must link again. A refused long-lived refresh token in the profile's
    * grant (Eshopbox's) means linking again too; other refusals of the own grant are passed on.
    */
   async function renew(refreshToken: string | undefined): Promise<Obtained> {
@@ -221,8 +221,8 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     } catch (error) {
       // A refusal with no OAuth error body (400 or 401 and an empty body, as Glewlwyd answers a dead
       // refresh token) counts as invalid_grant: asked again, the server would refuse again.
-      const { code, status } = error as TokenGateError;
-      if (!isTokenGateError(error) || !(code === 'invalid_grant' || (code === ERR_HTTP_STATUS && status! < 402)) || (refreshToken === undefined && ownGrant !== 'refresh_token')) throw error;
+      const refused = isTokenGateError(error) && (error.code === 'invalid_grant' || (error.code === ERR_HTTP_STATUS && error.status! < 402));
+      if (!refused || (refreshToken === undefined && ownGrant !== 'refresh_token')) throw error;
       if (refreshToken !== undefined) adopt(undefined);
       await store.delete(key);
       if (refreshToken !== undefined && !linked && profile.grant !== undefined && ownGrant !== 'refresh_token') return renew(undefined);
