@@ -100,6 +100,8 @@ export default defineConfig({
                   OIDC_PAR_KEY: inject<string>('oidcParKeyPem'),
                   OIDC_UNREGISTERED_KEY: inject<string>('oidcUnregisteredKeyJwk'),
                   OIDC_DPOP_SECRET: inject<string>('oidcDpopSecret'),
+                  OIDC_JWT_DPOP_KEY: inject<string>('oidcJwtDpopKeyJwk'),
+                  BETTER_AUTH_CLIENT_SECRET: inject<{ clientSecret: string }>('betterAuth').clientSecret,
                   VENDORS: {
                     oidc: vendor({ clientId: 'tokengate-basic' }, { clientSecret: 'OIDC_CLIENT_SECRET' }),
                     // private_key_jwt with the key (a JWK) in a Worker secret.
@@ -114,6 +116,19 @@ export default defineConfig({
                     // The same client at a server that requires DPoP nonces at every endpoint (RFC 9449 §8, §9); its
                     // API reached by another name of the same server, an origin whose nonce the Worker has yet to learn.
                     'oidc-dpop-nonce': dpopVendor({ dpop: true, apiBaseUrl: inject<string>('oidcNonceIssuer').replace('127.0.0.1', 'localhost') }, inject<string>('oidcNonceIssuer')),
+                    // private_key_jwt + DPoP + PAR at the nonce server: a fresh assertion on every nonce retry.
+                    'oidc-jwt-dpop': vendor({ clientId: 'tokengate-worker-jwt-dpop', dpop: true, parUrl: `${inject<string>('oidcNonceIssuer')}/request`, revocationUrl: `${inject<string>('oidcNonceIssuer')}/token/revocation` }, { clientKey: 'OIDC_JWT_DPOP_KEY' }, inject<string>('oidcNonceIssuer')),
+                    // A server that revokes the access token with the refresh token, then refuses the unknown one with 400.
+                    'oidc-revoke-all': vendor({ clientId: 'tokengate-revoke-all', revocationUrl: `${inject<string>('oidcStrictRevocationIssuer')}/token/revocation` }, { clientSecret: 'OIDC_CLIENT_SECRET' }, inject<string>('oidcStrictRevocationIssuer')),
+                    // better-auth's OAuth provider, which revokes the access token with the refresh token and then answers 400.
+                    'better-auth': {
+                      ...vendor(
+                        { clientId: inject<{ clientId: string }>('betterAuth').clientId, authorizeUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/authorize`, tokenUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/token`, revocationUrl: `${inject<{ issuer: string }>('betterAuth').issuer}/oauth2/revoke` },
+                        { clientSecret: 'BETTER_AUTH_CLIENT_SECRET' },
+                        inject<{ issuer: string }>('betterAuth').issuer,
+                      ),
+                      link: { scope: 'openid offline_access read' },
+                    },
                     'oidc-par': vendor({ clientId: 'tokengate-worker-par', clientKeyId: 'worker-par-1', assertionAudience: 'issuer', parUrl: `${issuer}/request` }, { clientKey: 'OIDC_PAR_KEY' }),
                   },
                 },

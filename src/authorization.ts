@@ -27,7 +27,9 @@ export interface StartAuthorizationOptions {
   extraParams?: Readonly<Record<string, string>>;
   /**
    * Push the request to the profile's PAR endpoint (RFC 9126, see `withPar`; `discover()` sets it up)
-   * and send the browser only `client_id` and `request_uri`. Default: when the server requires it.
+   * and send the browser only `client_id` and `request_uri`. Default: when the profile requires it
+   * (`withPar(profile, { url, required: true })`, or the server's `require_pushed_authorization_requests`);
+   * `false` for such a profile is `ERR_INVALID_CONFIG`, before anything is sent.
    */
   par?: boolean;
   /** For the PAR request. */
@@ -67,9 +69,11 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
     if (!Object.hasOwn(protocol, key)) query.set(key, value);
   }
   for (const [key, value] of Object.entries(protocol)) if (value !== undefined) query.set(key, value);
-  const push = options.par ?? profile.requirePar;
-  if (push && !profile.pushAuthorization) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
-  return { url: push ? await profile.pushAuthorization!(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
+  // A profile with a PAR endpoint decides there whether to push (`withPar`): `par: false` where the
+  // server requires pushing is a configuration error, found before anything is sent.
+  const push = profile.pushAuthorization;
+  if (!push && (options.par ?? profile.requirePar)) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
+  return { url: push ? await push(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
 }
 
 function checkRedirectUri(value: string): string {

@@ -1,3 +1,4 @@
+import type { ClientAuthentication } from './client-auth.js';
 import { base64url, utf8 } from './encoding.js';
 import { epochSeconds, jwtId, signJwt } from './jws.js';
 import type { Profile } from './profile.js';
@@ -55,6 +56,18 @@ export async function dpopAth(accessToken: string): Promise<string> {
 
 /** The fetch each DPoP fetch wraps, so a profile given another key is not wrapped twice. */
 const unwrapped = new WeakMap<FetchLike, FetchLike | undefined>();
+/** The client authentication each {@link withDpop} profile wraps, for the same reason. */
+const unwrappedAuth = new WeakMap<ClientAuthentication, ClientAuthentication>();
+
+/** A request's headers and body with the client authenticated anew. */
+type Reauthenticate = () => Promise<{ headers: Headers; body: string }>;
+/**
+ * How to authenticate the client again for the request whose headers these are: a nonce retry must
+ * not replay a JWT assertion, whose `jti` the server accepts once (RFC 7523 §3), so the retry gets a
+ * fresh one. Registered by {@link withDpop}'s client authentication, keyed by the very `Headers` the
+ * token, revocation, introspection and PAR requests are sent with.
+ */
+const reauthentication = new WeakMap<Headers, Reauthenticate>();
 
 const DPOP_AUTHORIZATION = /^DPoP (.+)$/i;
 const NONCE_CHALLENGE = /\bDPoP\b.*\berror="use_dpop_nonce"/i;
@@ -112,15 +125,18 @@ export async function createDpop(options: DPoPOptions = {}): Promise<DPoP> {
 export function dpopFetch(proof: DPoP['proof'], nonces: Map<string, string>, base?: FetchLike): FetchLike {
   const wrapped: FetchLike = async (input, init) => {
     const request = new Request(input, init);
+    const reauthenticate = init?.headers instanceof Headers ? reauthentication.get(init.headers) : undefined;
     const accessToken = DPOP_AUTHORIZATION.exec(request.headers.get('authorization') ?? '')?.[1];
     const origin = new URL(request.url).origin;
     // Two attempts at most: the first, and one retry when the server asks for a nonce.
     for (let attempt = 0; ; attempt++) {
       const sent = nonces.get(origin);
-      const headers = new Headers(request.headers);
+      // A retry carries the client's authentication made anew (a fresh assertion), when it has any.
+      const fresh = attempt > 0 ? await reauthenticate?.() : undefined;
+      const headers = new Headers(fresh?.headers ?? request.headers);
       headers.set('dpop', await proof(request.method, request.url, { accessToken, nonce: sent }));
       // The original stays unread for the retry: a body can be sent only once.
-      const response = await (base ?? fetch)(new Request(attempt === 0 ? request.clone() : request, { headers }));
+      const response = await (base ?? fetch)(new Request(attempt === 0 ? request.clone() : request, fresh ? { headers, body: fresh.body } : { headers }));
       const nonce = response.headers.get('dpop-nonce');
       if (nonce !== null) nonces.set(origin, nonce);
       if (attempt > 0 || nonce === null || nonce === sent || !(await isNonceChallenge(response))) return response;
@@ -136,10 +152,31 @@ export function dpopFetch(proof: DPoP['proof'], nonces: Map<string, string>, bas
  * binds the tokens it issues to the key. Keep the handle's key with the tokens (in a browser,
  * `loadDpopKeyPair(storeKey(profile))`): a refresh token bound to it is useless with another key. The
  * proofs ride on the profile's fetch, so give a custom fetch to the profile, not to `createTokenSource`.
+ * A nonce retry authenticates the client anew: a JWT client assertion (`private_key_jwt`,
+ * `client_secret_jwt`) is never sent twice.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5
  */
 export function withDpop<P extends Profile>(profile: P, dpop: DPoP): P & { readonly dpop: DPoP } {
   const base = profile.fetch !== undefined && unwrapped.has(profile.fetch) ? unwrapped.get(profile.fetch) : profile.fetch;
-  return { ...profile, fetch: dpop.fetch(base), dpop };
+  const endpointAuth = profile.endpointAuth && Object.fromEntries(Object.entries(profile.endpointAuth).map(([endpoint, auth]) => [endpoint, reauthenticating(auth)]));
+  return { ...profile, fetch: dpop.fetch(base), clientAuth: reauthenticating(profile.clientAuth), ...(endpointAuth ? { endpointAuth } : {}), dpop };
+}
+
+/** `auth`, registering with each request how to authenticate it anew (for {@link dpopFetch}'s retry). */
+function reauthenticating(auth: ClientAuthentication): ClientAuthentication {
+  const authenticate = unwrappedAuth.get(auth) ?? auth;
+  const clientAuth: ClientAuthentication = async (params, headers) => {
+    const asked = { ...params };
+    await authenticate(params, headers);
+    // Called at retry time, when the headers also carry the content type the body was encoded in.
+    reauthentication.set(headers, async () => {
+      const again = { ...asked };
+      const fresh = new Headers(headers);
+      await authenticate(again, fresh);
+      return { headers: fresh, body: fresh.get('content-type') === 'application/json' ? JSON.stringify(again) : new URLSearchParams(again).toString() };
+    });
+  };
+  unwrappedAuth.set(clientAuth, authenticate);
+  return clientAuth;
 }

@@ -69,7 +69,7 @@ export const ErrorCode = {
   INVALID_METADATA: 'ERR_INVALID_METADATA',
   /** A PKCE verifier that RFC 7636 §4.1 does not allow. */
   INVALID_VERIFIER: 'ERR_INVALID_VERIFIER',
-  /** The refresh token was refused (`invalid_grant`): the user must link the account again. */
+  /** The refresh token was refused (`invalid_grant`, or 400 / 401 without an OAuth error body): the user must link the account again. */
   LINK_REQUIRED: 'ERR_LINK_REQUIRED',
   /** No way to get a token: no grant configured and no refresh token held. */
   NO_GRANT: 'ERR_NO_GRANT',

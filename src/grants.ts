@@ -53,7 +53,9 @@ export async function postToEndpoint(
 ): Promise<SentRequest> {
   const url = profile[`${endpoint}Url`];
   if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
-  const sent = await postWithClientAuth(profile, url, endpoint, params, options);
+  // The endpoint's own client authentication, when its metadata lists methods of its own (RFC 8414 §2).
+  const clientAuth = endpoint === 'par' ? undefined : profile.endpointAuth?.[endpoint];
+  const sent = await postWithClientAuth(clientAuth ? { ...profile, clientAuth } : profile, url, endpoint, params, options);
   if (!sent.response.ok) {
     const body = await readJson(sent.response, { label: sent.label, maxBytes: profile.maxResponseBytes, timeout: sent.timeout, signal: options.signal });
     throw errorFromAnswer(profile, sent.response, body, sent.label, [...profile.secrets, ...sent.secrets]);

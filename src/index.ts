@@ -24,6 +24,7 @@ export type { Profile, BodyEncoding, Scope } from './profile.js';
 export { memoryStore } from './store.js';
 export type { TokenStore } from './store.js';
 export { processTokenResponse } from './token-response.js';
+export { assumeBearer } from './token-type.js';
 export { createTokenSource, storeKey } from './token-source.js';
 export type { TokenSource, TokenSourceOptions, GetTokenOptions, LockFn } from './token-source.js';
 export type { TokenSet, FetchLike, RequestOptions, WebCryptoKey, WebCryptoKeyPair, Jwk } from './types.js';

@@ -1,4 +1,4 @@
-import { ERR_INVALID_RESPONSE, TokenGateError } from './errors.js';
+import { ERR_INVALID_CONFIG, ERR_INVALID_RESPONSE, TokenGateError } from './errors.js';
 import { postToEndpoint } from './grants.js';
 import { checkEndpoint, type Profile } from './profile.js';
 import { expectJson } from './token-response.js';
@@ -29,16 +29,23 @@ export async function pushAuthorizationRequest(
 
 /**
  * The profile with a PAR endpoint: `startAuthorization` then pushes when asked (`par: true`) or, with
- * `required`, always. `discover()` does this from the metadata.
+ * `required`, always (and refuses `par: false`). `discover()` does this from the metadata; a client
+ * that the server requires to push although its metadata does not say so (a per-client registration,
+ * `require_pushed_authorization_requests` in RFC 9126 §6) takes `withPar(profile, { url: profile.parUrl, required: true })`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9126#section-5
  */
 export function withPar<P extends Profile>(profile: P, options: { url: string; required?: boolean }): P {
+  const required = options.required === true;
   return {
     ...profile,
     parUrl: checkEndpoint('parUrl', options.url),
-    requirePar: options.required === true,
+    requirePar: required,
     pushAuthorization: async (pushing, url, request) => {
+      if (request.par === false && required) {
+        throw new TokenGateError(ERR_INVALID_CONFIG, `The ${pushing.name} server takes authorization requests only pushed (PAR); par: false cannot be used with this profile`);
+      }
+      if (!(request.par ?? required)) return url.href;
       const { requestUri } = await pushAuthorizationRequest(pushing, Object.fromEntries(url.searchParams), request);
       // RFC 9126 §4: everything went to the server directly; the browser carries only the reference.
       url.search = new URLSearchParams({ client_id: pushing.clientId, request_uri: requestUri }).toString();

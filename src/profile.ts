@@ -26,15 +26,28 @@ export interface Profile {
   /** The server accepts authorization requests only pushed (`require_pushed_authorization_requests`). */
   readonly requirePar?: boolean | undefined;
   /**
-   * Pushes the authorization request `url` carries and answers the URL the browser goes to instead,
-   * with only `client_id` and `request_uri` (`withPar` sets it; RFC 9126 §2, §4).
+   * Answers the URL the browser goes to: pushed (RFC 9126 §2, §4; only `client_id` and `request_uri`
+   * left in it) when `options.par` asks for it or, without `par`, when the profile requires pushing;
+   * else `url` as it is (`withPar` sets it).
    */
-  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions) => Promise<string>) | undefined;
+  readonly pushAuthorization?: ((profile: Profile, url: URL, options: RequestOptions & { par?: boolean | undefined }) => Promise<string>) | undefined;
   /** The issuer identifier that the authorization response's `iss` must equal (RFC 9207). */
   readonly issuer?: string | undefined;
   /** The server sends `iss` on every authorization response, so a missing one is rejected (RFC 9207 §2.4). */
   readonly requireIss?: boolean | undefined;
   readonly clientAuth: ClientAuthentication;
+  /**
+   * The client authentication's registered name (RFC 7591 §2: `client_secret_basic`, `private_key_jwt`,
+   * ...), where the profile's factory knows it (`discover()` sets it).
+   */
+  readonly clientAuthMethod?: string | undefined;
+  /**
+   * Another client authentication for the revocation or introspection endpoint, where the server's
+   * metadata lists that endpoint's own methods without the profile's (`discover()` sets it from
+   * `revocation_endpoint_auth_methods_supported`, `introspection_endpoint_auth_methods_supported`). One
+   * that throws when none of them fits the client, so nothing is sent.
+   */
+  readonly endpointAuth?: Readonly<Partial<Record<'revocation' | 'introspection', ClientAuthentication>>> | undefined;
   readonly bodyEncoding: BodyEncoding;
   /** Scope requested when the caller names none. */
   readonly scope?: readonly string[] | undefined;

@@ -1,4 +1,4 @@
-import { ERR_ABORTED, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isOAuthError, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
+import { ERR_ABORTED, ERR_HTTP_STATUS, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
 import { memoryStore, type TokenStore } from './store.js';
@@ -206,9 +206,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   /**
-   * A refresh with `refreshToken`, else the profile's own grant. `invalid_grant` on a refresh drops the
-   * set; a source that got its tokens with the profile's own grant (Shopware's password grant) then
-   * starts over, a linked one must link again. A refused long-lived refresh token in the profile's
+   * A refresh with `refreshToken`, else the profile's own grant. `invalid_grant` on a refresh (or a 400
+   * or 401 without an OAuth error body) drops the set; a source that got its tokens with the profile's
+   * own grant (Shopware's password grant) then starts over, a linked one must link again. A refused long-lived refresh token in the profile's
    * grant (Eshopbox's) means linking again too; other refusals of the own grant are passed on.
    */
   async function renew(refreshToken: string | undefined): Promise<Obtained> {
@@ -219,7 +219,10 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
         refreshToken !== undefined ? 'refresh_token' : ownGrant,
       );
     } catch (error) {
-      if (!isOAuthError(error) || error.code !== 'invalid_grant' || (refreshToken === undefined && ownGrant !== 'refresh_token')) throw error;
+      // A refusal with no OAuth error body (400 or 401 and an empty body, as Glewlwyd answers a dead
+      // refresh token) counts as invalid_grant: asked again, the server would refuse again.
+      const refused = isTokenGateError(error) && (error.code === 'invalid_grant' || (error.code === ERR_HTTP_STATUS && error.status! < 402));
+      if (!refused || (refreshToken === undefined && ownGrant !== 'refresh_token')) throw error;
       if (refreshToken !== undefined) adopt(undefined);
       await store.delete(key);
       if (refreshToken !== undefined && !linked && profile.grant !== undefined && ownGrant !== 'refresh_token') return renew(undefined);
@@ -312,7 +315,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   return {
-    getToken(getOptions = {}) {
+    getToken(getOptions) {
       const t = now();
       if (t < freshUntil) {
         // Inside the refresh-ahead window: serve this token, renew in the background.
@@ -323,7 +326,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
         }
         return served!;
       }
-      return bounded(start(), getOptions.signal);
+      return bounded(start(), getOptions?.signal);
     },
     peek() {
       return now() < freshUntil ? current : undefined;

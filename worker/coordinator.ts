@@ -407,20 +407,24 @@ export class TokenCoordinator extends DurableObject<Env> {
   /**
    * Forgets the linked account here, in storage and in KV, after asking the vendor to revoke its
    * tokens (RFC 7009) when it has a revocation endpoint: the refresh token first (which usually takes
-   * its access tokens with it, §2.1), then the access token. The account is unlinked here whatever the
-   * vendor answers; the outcome says what it did.
+   * its access tokens with it, §2.1), then the access token, best effort once the refresh token is
+   * revoked. The account is unlinked here whatever the vendor answers; the outcome says what it did.
    */
   async unlink(vendor: string, kvKey: string): Promise<UnlinkOutcome> {
     const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
     const profile = tokens === undefined ? this.#vendor(vendor).profile : await this.#profile(vendor);
     let revocation: UnlinkOutcome = { revocation: tokens === undefined ? 'nothing_to_revoke' : 'not_offered' };
     if (tokens !== undefined && profile.revocationUrl !== undefined) {
+      let refreshRevoked = false;
       try {
         if (tokens.refreshToken !== undefined) await revokeToken(profile, tokens.refreshToken, { hint: 'refresh_token' });
+        refreshRevoked = tokens.refreshToken !== undefined;
         await revokeToken(profile, tokens.accessToken, { hint: 'access_token' });
         revocation = { revocation: 'revoked' };
       } catch (error) {
-        revocation = { revocation: 'failed', code: isTokenGateError(error) ? error.code : 'ERR_INTERNAL' };
+        // Once the refresh token is revoked, the access token's revocation is best effort: a server may
+        // have revoked it along (RFC 7009 §2.1) and refuse it as unknown, although §2.2 says 200.
+        revocation = refreshRevoked ? { revocation: 'revoked' } : { revocation: 'failed', code: isTokenGateError(error) ? error.code : 'ERR_INTERNAL' };
       }
     }
     this.#sources.delete(vendor);

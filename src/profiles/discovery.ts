@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { importClientKey } from '../client-assertion.js';
 import { withPar } from '../par.js';
+import type { ClientAuthentication } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, ERR_INVALID_METADATA, TokenGateError } from '../errors.js';
 import type { Profile } from '../profile.js';
 import { errorFromAnswer } from '../token-response.js';
@@ -16,7 +17,9 @@ const Metadata = v.looseObject({
   token_endpoint_auth_methods_supported: v.optional(v.array(v.string())),
   authorization_response_iss_parameter_supported: v.optional(v.boolean()),
   revocation_endpoint: v.optional(v.string()),
+  revocation_endpoint_auth_methods_supported: v.optional(v.array(v.string())),
   introspection_endpoint: v.optional(v.string()),
+  introspection_endpoint_auth_methods_supported: v.optional(v.array(v.string())),
   pushed_authorization_request_endpoint: v.optional(v.string()),
   require_pushed_authorization_requests: v.optional(v.boolean()),
 });
@@ -30,7 +33,9 @@ export interface AuthorizationServerMetadata {
   token_endpoint_auth_methods_supported?: string[] | undefined;
   authorization_response_iss_parameter_supported?: boolean | undefined;
   revocation_endpoint?: string | undefined;
+  revocation_endpoint_auth_methods_supported?: string[] | undefined;
   introspection_endpoint?: string | undefined;
+  introspection_endpoint_auth_methods_supported?: string[] | undefined;
   pushed_authorization_request_endpoint?: string | undefined;
   require_pushed_authorization_requests?: boolean | undefined;
   [field: string]: unknown;
@@ -43,8 +48,11 @@ export type DiscoverOptions = Omit<OAuth2Options, 'tokenUrl' | 'authorizeUrl' | 
 /**
  * Builds an `oauth2` profile from the server's metadata (RFC 8414, falling back to OpenID Connect
  * Discovery). Checks that the metadata names exactly this issuer (RFC 8414 §3.3), that PKCE S256 is
- * supported when methods are listed, and that the chosen client authentication is offered. Turns on
- * the RFC 9207 `iss` check, and requires `iss` when the server advertises it.
+ * supported when methods are listed, and that the chosen client authentication is offered (an
+ * explicit `auth` is taken as given: the client knows its own registration, and some servers list
+ * less than they accept). Turns on the RFC 9207 `iss` check, and requires `iss` when the server
+ * advertises it. The profile's `clientAuthMethod` names the method chosen; revocation and
+ * introspection use their endpoint's own listed methods when the metadata has them.
  *
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
  */
@@ -56,37 +64,66 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
   }
   const auth = chooseAuth(issuer, metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'], options);
   const { signal: _signal, ...profileOptions } = options;
-  // client_secret_jwt chosen for a secret alone: its HMAC key is made from that secret.
-  const clientKey = auth === 'client_secret_jwt' && options.clientKey === undefined ? await importClientKey({ secret: options.clientSecret! }) : options.clientKey;
   const endpoints = {
     authorizeUrl: metadata.authorization_endpoint,
     revocationUrl: metadata.revocation_endpoint,
     introspectionUrl: metadata.introspection_endpoint,
   };
-  const profile = oauth2({
+  const common = {
     ...profileOptions,
-    auth,
-    ...(clientKey === undefined ? {} : { clientKey }),
     issuer: metadata.issuer,
     requireIss: metadata.authorization_response_iss_parameter_supported === true,
     tokenUrl: metadata.token_endpoint,
     ...Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url !== undefined)),
-  });
+  };
+  /** The client authentication of `method`, as `oauth2()` makes it. */
+  const authOf = async (method: OAuth2Auth) => {
+    // client_secret_jwt for a secret alone: its HMAC key is made from that secret.
+    const clientKey = method === 'client_secret_jwt' && options.clientKey === undefined ? await importClientKey({ secret: options.clientSecret! }) : options.clientKey;
+    return oauth2({ ...common, auth: method, ...(clientKey === undefined ? {} : { clientKey }) });
+  };
+  const profile = await authOf(auth);
+  const method = registeredName(auth);
+  const endpointAuth: Partial<Record<'revocation' | 'introspection', ClientAuthentication>> = {};
+  for (const endpoint of ['revocation', 'introspection'] as const) {
+    const listed = metadata[`${endpoint}_endpoint_auth_methods_supported`];
+    if (listed === undefined || metadata[`${endpoint}_endpoint`] === undefined || listed.includes(method)) continue;
+    const usable = usableMethods(options).find((candidate) => listed.includes(candidate));
+    endpointAuth[endpoint] = usable === undefined
+      ? () => {
+          throw new TokenGateError(ERR_INVALID_CONFIG, `The ${endpoint} endpoint of ${issuer} takes only ${listed.join(', ') || 'nothing'}, none of which this client (${method}) can use`);
+        }
+      : (await authOf(usable)).clientAuth;
+  }
+  const described = { ...profile, clientAuthMethod: method, ...(Object.keys(endpointAuth).length === 0 ? {} : { endpointAuth }) };
   const par = metadata.pushed_authorization_request_endpoint;
-  return par === undefined ? profile : withPar(profile, { url: par, required: metadata.require_pushed_authorization_requests === true });
+  return par === undefined ? described : withPar(described, { url: par, required: metadata.require_pushed_authorization_requests === true });
+}
+
+/** The RFC 7591 §2 name of a method: plain Basic is Basic on the wire. */
+const registeredName = (auth: OAuth2Auth): string => (auth === 'client_secret_basic_plain' ? 'client_secret_basic' : auth);
+
+/** The methods this client can authenticate with: its key's, its secret's (its chosen one first), or none. */
+function usableMethods(options: DiscoverOptions): OAuth2Auth[] {
+  if (options.clientKey !== undefined) return [options.clientKey.method];
+  if (options.clientSecret === undefined) return ['none'];
+  return [...(options.auth === undefined ? [] : [options.auth]), 'client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 }
 
 /**
- * The caller's client authentication if the server offers it (plain Basic counts as Basic; a
- * `clientKey` asks for its own method), else the first secret-based one the server lists: Basic, then
- * post, then `client_secret_jwt`. RFC 8414 §2 default: Basic.
+ * The caller's `auth` as given; a `clientKey`'s own method if the server offers it; else the first
+ * secret-based one the server lists: Basic, then post, then `client_secret_jwt`. RFC 8414 §2 default:
+ * Basic.
  */
 function chooseAuth(issuer: string, offered: readonly string[], options: DiscoverOptions): OAuth2Auth {
   const list = offered.join(', ') || 'nothing';
-  const asked = options.auth ?? options.clientKey?.method;
+  // An explicit auth wins over the list: the caller knows its registration (oauth2() still checks it
+  // against the credentials given).
+  if (options.auth !== undefined) return options.auth;
+  const asked = options.clientKey?.method;
   if (asked !== undefined) {
-    if (offered.includes(asked === 'client_secret_basic_plain' ? 'client_secret_basic' : asked)) return asked;
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${asked}"; it lists ${list}`);
+    if (offered.includes(asked)) return asked;
+    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${asked}"; it lists ${list} (pass auth: "${asked}" if your registration uses it anyway)`);
   }
   if (options.clientSecret === undefined) return 'none';
   const auth = (['client_secret_basic', 'client_secret_post', 'client_secret_jwt'] as const).find((method) => offered.includes(method));

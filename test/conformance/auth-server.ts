@@ -83,7 +83,8 @@ const INTERACTION_PREFIX = '/interaction/';
 interface KoaContextLike {
   readonly method: string;
   readonly path: string;
-  readonly status: number;
+  status: number;
+  body: unknown;
   get(header: string): string;
 }
 
@@ -225,6 +226,18 @@ export interface AuthServerOptions {
   requirePar?: boolean;
   /** DPoP nonces required at every endpoint (RFC 9449 §8, §9). */
   requireDpopNonce?: boolean;
+  /**
+   * Fields that replace the provider's own in its metadata document, to play a server whose metadata
+   * says less (or other) than it does: one that lists fewer client authentication methods than it
+   * accepts, or per-endpoint methods (RFC 8414 §2), which oidc-provider does not publish.
+   */
+  metadata?: Record<string, unknown>;
+  /**
+   * The revocation endpoint answers a token it does not know (also one revoked along with its refresh
+   * token, which oidc-provider does, RFC 7009 §2.1) with 400 invalid_request "token not found", as
+   * better-auth does, instead of the 200 of RFC 7009 §2.2.
+   */
+  revocationRefusesUnknown?: boolean;
 }
 
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
@@ -356,6 +369,25 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     await next();
     entry.status = ctx.status;
   });
+
+  if (options.metadata !== undefined) {
+    const fields = options.metadata;
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path.startsWith('/.well-known/') && typeof ctx.body === 'object' && ctx.body !== null) Object.assign(ctx.body, fields);
+    });
+  }
+
+  if (options.revocationRefusesUnknown === true) {
+    provider.use(async (ctx, next) => {
+      await next();
+      const entities = (ctx as unknown as { oidc?: { entities?: Record<string, unknown> } }).oidc?.entities ?? {};
+      if (ctx.method === 'POST' && ctx.path === '/token/revocation' && ctx.status === 200 && !entities['AccessToken'] && !entities['RefreshToken']) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: 'token not found' };
+      }
+    });
+  }
 
   // Provider 500s are otherwise swallowed into a generic error response.
   provider.on('server_error', (_ctx, error) => {

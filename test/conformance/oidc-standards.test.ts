@@ -200,7 +200,11 @@ describe('pushed authorization requests (RFC 9126)', () => {
     onlyReference(tx.url, 'tokengate-pkjwt-es256');
     await expect(completeAuthorization(profile, tx, await followAuthorization(tx.url))).resolves.toMatchObject({ tokenType: 'Bearer' });
 
-    const unpushed = await startAuthorization(profile, { redirectUri: CLIENTS.redirectUri, scope: ['read'], par: false });
+    // par: false is refused before anything is sent; a plain URL made without the PAR hook, by the server.
+    const count = strict.requests.length;
+    await expect(startAuthorization(profile, { redirectUri: CLIENTS.redirectUri, scope: ['read'], par: false })).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+    expect(strict.requests.length).toBe(count);
+    const unpushed = await startAuthorization({ ...profile, pushAuthorization: undefined, requirePar: false }, { redirectUri: CLIENTS.redirectUri, scope: ['read'] });
     const refused = new URL(await followAuthorization(unpushed.url)).searchParams;
     expect(refused.get('error')).toBe('invalid_request');
   });

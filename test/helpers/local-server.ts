@@ -58,3 +58,28 @@ export async function bodyOf(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) body += String(chunk);
   return body;
 }
+
+/**
+ * A real HTTP server (node:http) in front of a fetch handler (an app written for fetch, such as a
+ * Hono app): each request goes to `handler` as a `Request` on the server's own origin, and its
+ * `Response` is written back, every Set-Cookie kept; `seen` hears of each exchange.
+ */
+export async function fetchServer(handler: (request: Request) => Promise<Response>, seen?: (request: Request, response: Response) => void): Promise<LocalServer> {
+  let origin = '';
+  const server = await httpServer(async (req, res) => {
+    const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await bodyOf(req);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+    const request = new Request(new URL(req.url ?? '/', origin), { method, headers, ...(body === undefined ? {} : { body }) });
+    const response = await handler(request);
+    seen?.(request, response);
+    res.statusCode = response.status;
+    for (const [name, value] of response.headers) if (name !== 'set-cookie') res.setHeader(name, value);
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+    res.end(Buffer.from(await response.arrayBuffer()));
+  });
+  origin = server.url;
+  return server;
+}

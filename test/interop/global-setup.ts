@@ -1,6 +1,8 @@
 import type { TestProject } from 'vitest/node';
 import { CLIENTS, startAuthServer } from '../conformance/auth-server.js';
+import { startBetterAuth } from '../conformance/better-auth-server.js';
 import { NODE_CLIENTS, startNodeOAuthServer } from '../conformance/node-oauth2-server.js';
+import { OPENAUTH_CLIENTS, startOpenAuth } from '../conformance/openauth-server.js';
 
 /** What the interop suite needs to reach both servers from any runtime (test data, not secrets). */
 export interface Interop {
@@ -11,6 +13,10 @@ export interface Interop {
   nodeBasic: { clientId: string; clientSecret: string };
   nodeSpecial: { clientId: string; clientSecret: string };
   nodeUser: { username: string; password: string };
+  openauthIssuer: string;
+  openauthMachine: { clientId: string; clientSecret: string };
+  betterAuthIssuer: string;
+  betterAuthClient: { clientId: string; clientSecret: string };
 }
 
 declare module 'vitest' {
@@ -19,11 +25,13 @@ declare module 'vitest' {
   }
 }
 
-// Two authorization servers nobody here wrote, oidc-provider and @node-oauth/oauth2-server, started in
-// Node on 127.0.0.1 for the core's interop tests in Chromium and workerd (which cannot start them).
+// Authorization servers nobody here wrote, oidc-provider, @node-oauth/oauth2-server, OpenAuth and better-auth, started
+// in Node on 127.0.0.1 for the core's interop tests in Chromium and workerd (which cannot start them).
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const oidc = await startAuthServer();
   const node = await startNodeOAuthServer({ cors: true });
+  const openauth = await startOpenAuth();
+  const betterAuth = await startBetterAuth({ cors: true });
   project.provide('interop', {
     oidcIssuer: oidc.issuer,
     oidcBasic: CLIENTS.basic,
@@ -32,9 +40,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     nodeBasic: NODE_CLIENTS.basic,
     nodeSpecial: NODE_CLIENTS.special,
     nodeUser: NODE_CLIENTS.user,
+    openauthIssuer: openauth.issuer,
+    openauthMachine: OPENAUTH_CLIENTS.machine,
+    betterAuthIssuer: betterAuth.issuer,
+    betterAuthClient: betterAuth.confidential,
   });
   return async () => {
     await oidc.close();
     await node.close();
+    await openauth.close();
+    await betterAuth.close();
   };
 }

@@ -1,10 +1,10 @@
 import { describe, expect, inject, it } from 'vitest';
-import { clientCredentialsGrant, createTokenSource, memoryStore, OAuthError, refreshTokenGrant } from '../../src/index.js';
+import { assumeBearer, clientCredentialsGrant, createTokenSource, introspectToken, memoryStore, OAuthError, refreshTokenGrant, revokeToken } from '../../src/index.js';
 import { discover, oauth2 } from '../../src/profiles/index.js';
 
 // The core's share of the interop suite, in the runtime this file runs in (Chromium and workerd; Node
-// runs the full suites in test/conformance): token requests over real sockets to oidc-provider and
-// @node-oauth/oauth2-server, started by the global setup on 127.0.0.1.
+// runs the full suites in test/conformance): token requests over real sockets to oidc-provider,
+// @node-oauth/oauth2-server, OpenAuth and better-auth, started by the global setup on 127.0.0.1.
 const servers = inject('interop');
 
 const leaks = (error: unknown, secret: string): boolean => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`.includes(secret);
@@ -43,5 +43,23 @@ describe('the core against two real authorization servers, in this runtime', () 
     expect(error).toBeInstanceOf(OAuthError);
     expect(error).toMatchObject({ code: 'invalid_client', status: 401 });
     expect(leaks(error, servers.nodeSpecial.clientSecret)).toBe(false);
+  });
+
+  it('OpenAuth: discovery, and client credentials whose answer has no token_type: refused by default, Bearer with assumeBearer()', async () => {
+    const discovered = await discover(servers.openauthIssuer, { clientId: 'tokengate-openauth-spa' });
+    expect(discovered).toMatchObject({ tokenUrl: `${servers.openauthIssuer}/token`, clientAuthMethod: 'none' });
+    const machine = oauth2({ tokenUrl: discovered.tokenUrl, ...servers.openauthMachine, auth: 'client_secret_post', grant: { grant_type: 'client_credentials', provider: 'auto' } });
+    await expect(createTokenSource(machine).getToken()).rejects.toMatchObject({ code: 'ERR_INVALID_RESPONSE' });
+    await expect(createTokenSource(assumeBearer(machine)).getToken()).resolves.toMatchObject({ tokenType: 'Bearer' });
+  });
+
+  it('better-auth: discovery, client credentials, introspection and revocation', async () => {
+    const profile = await discover(servers.betterAuthIssuer, { ...servers.betterAuthClient, scope: 'read' });
+    expect(profile.clientAuthMethod).toBe('client_secret_basic');
+    const { accessToken, tokenType } = await clientCredentialsGrant(profile);
+    expect(tokenType).toBe('Bearer');
+    await expect(introspectToken(profile, accessToken)).resolves.toMatchObject({ active: true });
+    await revokeToken(profile, accessToken);
+    await expect(introspectToken(profile, accessToken)).resolves.toEqual({ active: false });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDpop, createTokenSource, dpopAth, dpopHtu, withDpop } from '../../src/index.js';
+import { createDpop, createTokenSource, dpopAth, dpopHtu, importClientKey, withDpop } from '../../src/index.js';
 import { createApiClient } from '../../src/http/index.js';
 import { oauth2 } from '../../src/profiles/index.js';
 import { json, mockFetch } from '../helpers/mock-fetch.js';
@@ -68,6 +68,29 @@ describe('DPoP proofs', () => {
     await profile.fetch!('https://as.example/token', { method: 'POST', body: 'x' });
     mock.expectCount(3);
     expect(proofOf(mock.requests[2]!).payload['nonce']).toBe('n-1');
+  });
+
+  it('a nonce retry carries a new client assertion (private_key_jwt, client_secret_jwt), the rest of the body unchanged, also twice wrapped', async () => {
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    for (const clientKey of [await importClientKey(pair.privateKey), await importClientKey({ secret: 'CANARY-hs256-unit-secret-3b7d' })]) {
+      const mock = mockFetch(
+        () => json({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': 'n-1' }),
+        () => json({ access_token: 'at', token_type: 'DPoP', expires_in: 60 }),
+      );
+      const plain = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'c', clientKey, fetch: mock.fetch });
+      // A profile given another key keeps one wrapper: one retry, one fresh assertion.
+      const profile = withDpop(withDpop(plain, await createDpop()), await createDpop());
+      await expect(createTokenSource(profile).getToken()).resolves.toMatchObject({ tokenType: 'DPoP' });
+      mock.expectCount(2);
+      const bodies = mock.requests.map((r) => new URLSearchParams(r.body));
+      const [first, second] = bodies.map((body) => parts(body.get('client_assertion')!).payload);
+      expect(first!['jti']).not.toBe(second!['jti']);
+      expect(bodies.map((body) => [body.get('grant_type'), body.get('client_id'), body.get('client_assertion_type')])).toEqual([
+        ['client_credentials', 'c', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
+        ['client_credentials', 'c', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
+      ]);
+      expect(mock.requests.map((r) => r.headers.get('content-type'))).toEqual(['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded']);
+    }
   });
 
   it("a token source's retry after a 503 and after a network failure sends a new proof each time", async () => {

@@ -177,6 +177,51 @@ describe('createTokenSource', () => {
     await expect(store.get('tokengate:oauth2:c@as.example')).resolves.toBeUndefined();
   });
 
+  it('a refresh refused with 400 or 401 and no OAuth error body (Glewlwyd, a dead refresh token) is terminal like invalid_grant: link required, store cleared, never asked again', async () => {
+    for (const status of [400, 401]) {
+      const time = fakeTime();
+      const store = memoryStore();
+      const calls: unknown[] = [];
+      const { mock, source } = setup([() => new Response(null, { status })], {
+        store,
+        tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' },
+        onLinkRequired: (error) => calls.push(error.cause),
+      });
+      await expect(source.getToken(), String(status)).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED, status });
+      await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.LINK_REQUIRED });
+      mock.expectCount(1);
+      expect(calls[0]).toMatchObject({ code: ErrorCode.HTTP_STATUS, status });
+      await expect(store.get('tokengate:oauth2:c@as.example')).resolves.toBeUndefined();
+    }
+  });
+
+  it('a refresh answered 503 with no body, or a network failure, stays retryable: the refresh token is kept', async () => {
+    const time = fakeTime();
+    const store = memoryStore();
+    let linkRequired = 0;
+    const { mock, source } = setup(
+      [
+        () => new Response(null, { status: 503 }),
+        () => {
+          throw new TypeError('fetch failed');
+        },
+        () => json({ access_token: 'at-new', token_type: 'Bearer', expires_in: 3600 }),
+      ],
+      { store, tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' }, onLinkRequired: () => (linkRequired += 1) },
+    );
+    await expect(source.getToken()).resolves.toMatchObject({ accessToken: 'at-new', refreshToken: 'rt-0' });
+    mock.expectCount(3);
+    expect(linkRequired).toBe(0);
+  });
+
+  it('a refresh refused with 403 and no body is passed on as it is, the link kept', async () => {
+    const time = fakeTime();
+    const store = memoryStore();
+    const { source } = setup([() => new Response(null, { status: 403 })], { store, tokens: { accessToken: 'old', tokenType: 'Bearer', expiresAt: time.clock.now - 1, refreshToken: 'rt-0' } });
+    await expect(source.getToken()).rejects.toMatchObject({ code: ErrorCode.HTTP_STATUS, status: 403 });
+    await expect(store.get('tokengate:oauth2:c@as.example')).resolves.toMatchObject({ refreshToken: 'rt-0' });
+  });
+
   it('keeps the minimum interval between token requests, also after a 401', async () => {
     const { mock, source, time } = setup([issuing()], {}, { minInterval: 5_000 });
     const first = await source.getToken();

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { CLIENTS, startAuthServer, type AuthServer } from '../conformance/auth-server.js';
+import { startBetterAuth, type BetterAuthServer } from '../conformance/better-auth-server.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -15,6 +16,12 @@ declare module 'vitest' {
     oidcDpopSecret: string;
     /** A second oidc-provider that requires DPoP nonces at every endpoint. */
     oidcNonceIssuer: string;
+    /** The private key (JWK) of the client at the nonce server with private_key_jwt, DPoP and PAR. */
+    oidcJwtDpopKeyJwk: string;
+    /** An oidc-provider whose revocation endpoint refuses unknown tokens with 400, as better-auth's does. */
+    oidcStrictRevocationIssuer: string;
+    /** better-auth with its OAuth provider plugin: its issuer, the Worker's client, the test user's session cookie. */
+    betterAuth: { issuer: string; clientId: string; clientSecret: string; sessionCookie: string };
   }
 }
 
@@ -32,6 +39,8 @@ async function es256(kid: string) {
 // Starts oidc-provider on 127.0.0.1 in Node for the Worker's linking tests in workerd.
 let server: AuthServer | undefined;
 let nonceServer: AuthServer | undefined;
+let strictRevocation: AuthServer | undefined;
+let betterAuth: BetterAuthServer | undefined;
 
 /** A client whose access tokens must be DPoP-bound (RFC 9449 §5.2); its tokens come only with a proof. */
 const DPOP_SECRET = 'CANARY-worker-dpop-secret-4b8e1c7a9d3f5b2e6a0c8d4f1b7e3a9c';
@@ -44,8 +53,23 @@ const dpopClient = {
 };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [jwt, par, unregistered] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1')]);
-  nonceServer = await startAuthServer({ clients: [dpopClient], requireDpopNonce: true });
+  const [jwt, par, unregistered, jwtDpop] = await Promise.all([es256('worker-jwt-1'), es256('worker-par-1'), es256('nobody-1'), es256('worker-jwt-dpop-1')]);
+  nonceServer = await startAuthServer({
+    clients: [
+      dpopClient,
+      // private_key_jwt + DPoP + PAR at the server that requires nonces: each retry needs a new assertion.
+      {
+        client_id: 'tokengate-worker-jwt-dpop',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [jwtDpop.publicJwk] },
+        dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: true,
+        redirect_uris: [callbackOf('oidc-jwt-dpop')],
+      },
+    ],
+    requireDpopNonce: true,
+  });
   server = await startAuthServer({
     clients: [
       dpopClient,
@@ -73,7 +97,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('oidcUnregisteredKeyJwk', unregistered.privateJwk);
   project.provide('oidcDpopSecret', DPOP_SECRET);
   project.provide('oidcNonceIssuer', nonceServer.issuer);
+  project.provide('oidcJwtDpopKeyJwk', jwtDpop.privateJwk);
+  strictRevocation = await startAuthServer({
+    revocationRefusesUnknown: true,
+    clients: [{ client_id: 'tokengate-revoke-all', client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [callbackOf('oidc-revoke-all')] }],
+  });
+  project.provide('oidcStrictRevocationIssuer', strictRevocation.issuer);
+  betterAuth = await startBetterAuth({ redirectUris: [callbackOf('better-auth')] });
+  project.provide('betterAuth', { issuer: betterAuth.issuer, ...betterAuth.confidential, sessionCookie: betterAuth.sessionCookie });
   return async () => {
+    await betterAuth?.close();
+    await strictRevocation?.close();
     await nonceServer?.close();
     await server?.close();
   };
