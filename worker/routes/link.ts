@@ -3,8 +3,8 @@ import { authorizeSandboxUser } from 'tokengate/profiles';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
 import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cookies.js';
-import { readCappedBody } from '../http/body.js';
-import { bodyTooLarge, errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { bodyRefused, readCappedBody } from '../http/body.js';
+import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
@@ -213,8 +213,9 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
   if (session === undefined) {
     log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo('/', { link_error: 'ERR_NO_TRANSACTION', vendor: vendor.name }), [clearLink]);
-    return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again', new Headers({ 'set-cookie': clearLink }));
+    // No cookie came, so there is none to clear: a cookie the browser withheld (a cross-site request) stays as it is.
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo('/', { link_error: 'ERR_NO_TRANSACTION', vendor: vendor.name }));
+    return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again');
   }
   const url = new URL(request.url);
   // Rebuild the callback URL on the configured origin: the Host header is never trusted.
@@ -224,9 +225,14 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
   if (!outcome.ok) {
     const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
-    const headers = new Headers({ 'set-cookie': clearLink });
+    // A callback without the transaction's state is not its answer: anyone can send one (a page of
+    // another site navigating here carries the Lax cookie). It leaves the pending link (coordinator)
+    // and the cookie that names it, so the shopper's real callback still completes (row 24).
+    const forged = outcome.code.startsWith('ERR_STATE');
+    const cleared = forged ? [] : [clearLink];
+    const headers = new Headers(forged ? {} : { 'set-cookie': clearLink });
     // A page the person can act on: the demo reads the code and explains it.
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), [clearLink]);
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), cleared);
     return errorResponse(status, 'link_failed', outcome.message, headers, { reason: outcome.code });
   }
   return redirect(backTo(outcome.returnTo, { linked: vendor.name }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
@@ -261,7 +267,7 @@ async function mediatedAuthorize(request: Request, ctx: LinkContext, vendor: Ven
   if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'This call needs a same-origin request with X-Tokengate-CSRF: 1');
   if (vendor.profileName !== 'instacart') return errorResponse(404, 'not_found', 'Only the Instacart fulfillment sandbox authorizes through the Worker');
   const read = await readCappedBody(request, MAX_AUTHORIZE_BODY);
-  if (!read.ok) return bodyTooLarge(MAX_AUTHORIZE_BODY);
+  if (!read.ok) return bodyRefused(read.reason, MAX_AUTHORIZE_BODY);
   const body = parseJsonObject(read.bytes);
   const state = body?.['state'];
   const challenge = body?.['code_challenge'];

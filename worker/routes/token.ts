@@ -1,5 +1,5 @@
 import type { IssuedToken, Outcome } from '../coordinator.js';
-import { readCappedBody } from '../http/body.js';
+import { bodyProblemAnswer, readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
@@ -39,7 +39,10 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
   // Bytes, capped while they stream, then decode: .text() on a form body makes workerd warn.
   const read = await readCappedBody(request, MAX_TOKEN_BODY);
-  if (!read.ok) return oauthError(413, 'invalid_request', `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes`);
+  if (!read.ok) {
+    const problem = bodyProblemAnswer(read.reason, MAX_TOKEN_BODY);
+    return oauthError(problem.status, 'invalid_request', problem.status === 413 ? `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes` : problem.message);
+  }
   const form = new URLSearchParams(new TextDecoder().decode(read.bytes));
   const grant = form.get('grant_type');
   const existing = sessionOf(request);
