@@ -142,6 +142,23 @@ describe('the Worker on the wire (wrangler dev)', () => {
     expect(lines.filter((line) => /Uncaught|"at":"unhandled"/.test(line))).toEqual([]);
   }, 60_000);
 
+  it('a public Host on the local sandbox’s Worker gets the production behaviour: /status and POST /reset need the key (row 27)', async () => {
+    const ask = (path: string, method: string, host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const request = http.request(`${stack!.url}${path}`, { method, headers: { host, 'content-type': 'application/json' } }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on('error', reject);
+        request.end(method === 'POST' ? '{}' : undefined);
+      });
+    expect(await ask('/status', 'GET', 'tokengate.acme.workers.dev')).toBe(401);
+    expect(await ask('/reset/instabox', 'POST', 'tokengate.acme.workers.dev')).toBe(401);
+    // The same requests on the loopback host: the local sandbox's demo panel and its reset.
+    expect(await ask('/status', 'GET', new URL(stack!.url).host)).toBe(200);
+    expect(await ask('/reset/instabox', 'POST', new URL(stack!.url).host)).toBe(200);
+  });
+
   it('a cross-site navigation to /link/*/start mints no session (row 24)', async () => {
     const answer = await fetch(`${stack!.url}/link/instacart/start`, { redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
     expect(answer.status).toBe(303);
