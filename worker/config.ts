@@ -71,6 +71,19 @@ const Vars = v.object({
   ),
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
   SANDBOX_ORIGIN: v.optional(origin),
+  /**
+   * Seconds a started BFF link waits for its callback; then its transaction and cookie expire, and the
+   * session's Durable Object deletes it (an alarm). A number, or its digits from `wrangler dev --var`.
+   */
+  LINK_MAX_AGE: v.optional(
+    v.pipe(
+      v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))], 'must be a whole number of seconds'),
+      v.integer('must be a whole number of seconds'),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(3600, 'must be at most 3600'),
+    ),
+    600,
+  ),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
 });
 
@@ -111,6 +124,8 @@ export interface Config {
   allowedOrigins: readonly string[];
   /** The local vendor sandbox's origin (development only; loopback, checked). */
   sandboxOrigin: string | undefined;
+  /** `LINK_MAX_AGE`: seconds a started BFF link waits for its callback (default 600). */
+  linkMaxAge: number;
   vendors: ReadonlyMap<string, VendorRuntime>;
   keys: KeyRing;
   apiKey: string | undefined;
@@ -250,6 +265,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     basePath: vars.BASE_PATH,
     allowedOrigins: vars.ALLOWED_ORIGINS,
     sandboxOrigin,
+    linkMaxAge: vars.LINK_MAX_AGE,
     vendors,
     keys,
     apiKey,

@@ -18,6 +18,7 @@ import { open, seal } from './crypto.js';
 import { dpopKeyName, loadDpopKey } from './dpop-key.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
+import { expirePendingLinks, scheduleExpiry } from './link-expiry.js';
 import { storageStore } from './storage-store.js';
 import { upstreamFetch } from './upstream.js';
 
@@ -59,6 +60,8 @@ export interface PendingLink {
   codeVerifier: string;
   redirectUri: string;
   createdAt: number;
+  /** When it expires (epoch ms; `LINK_MAX_AGE`): then the callback finds nothing, and an alarm deletes it. */
+  expiresAt?: number;
   /** The page of the Worker's origin to go back to afterwards (checked by the link route). */
   returnTo?: string;
 }
@@ -90,8 +93,11 @@ export function freshTokenRefused(vendor: string): Failure {
   };
 }
 
-/** How long a started link waits for its callback. */
+/** How long a started link waits for its callback when it does not say (`PendingLink.expiresAt`). */
 const LINK_TTL = 10 * 60_000;
+
+/** When `pending` expires. */
+const expiryOf = (pending: PendingLink): number => pending.expiresAt ?? pending.createdAt + LINK_TTL;
 
 /**
  * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<id>`): the single
@@ -323,6 +329,16 @@ export class TokenCoordinator extends DurableObject<Env> {
   async beginLink(vendor: string, pending: PendingLink): Promise<void> {
     const key = `link:${vendor}`;
     await this.ctx.storage.put(key, await seal(this.#cfg().keys, key, JSON.stringify(pending)));
+    // An abandoned link must not stay forever: the alarm deletes it at its expiry (worker/link-expiry.ts).
+    await scheduleExpiry(this.ctx.storage, expiryOf(pending));
+  }
+
+  /** At a pending link's expiry: deletes the expired ones, and the whole storage when nothing else is left. */
+  override async alarm(): Promise<void> {
+    await expirePendingLinks(this.ctx.storage, async (key, sealed) => {
+      const text = await open(this.#cfg().keys, key, sealed);
+      return text === undefined ? undefined : expiryOf(JSON.parse(text) as PendingLink);
+    });
   }
 
   /**
@@ -341,7 +357,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     const sealed = await this.ctx.storage.get<string>(key);
     const text = typeof sealed === 'string' ? await open(this.#cfg().keys, key, sealed) : undefined;
     const pending = text === undefined ? undefined : (JSON.parse(text) as PendingLink);
-    if (pending === undefined || Date.now() - pending.createdAt > LINK_TTL) {
+    if (pending === undefined || Date.now() > expiryOf(pending)) {
       if (sealed !== undefined) await this.ctx.storage.delete(key);
       return noTransaction;
     }

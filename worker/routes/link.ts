@@ -25,9 +25,6 @@ function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined
   }
 }
 
-/** A login transaction waits this long for its callback (seconds). */
-const LINK_MAX_AGE = 600;
-
 export interface LinkContext {
   env: Env;
   config: Config;
@@ -181,7 +178,9 @@ async function startFromPage(request: Request, ctx: LinkContext, vendor: VendorR
 
 /** Makes the login transaction and keeps it in the session's Durable Object. */
 async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<{ location: string; cookie: string } | { failed: string; returnTo: string }> {
-  const session = sessionOf(request) ?? newSessionId();
+  // A browser that starts again before its callback keeps its one pending session (the transaction
+  // cookie names it), so restarting mints no new Durable Object; each pending link expires (row 24).
+  const session = sessionOf(request) ?? pendingSessionOf(request) ?? newSessionId();
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
   const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin, { storefrontOrigins: ctx.config.allowedOrigins, basePath: ctx.config.basePath });
@@ -202,14 +201,20 @@ async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime):
     codeVerifier: link.codeVerifier,
     redirectUri,
     createdAt: Date.now(),
+    expiresAt: Date.now() + ctx.config.linkMaxAge * 1000,
     ...(returnTo === '/' ? {} : { returnTo }),
   });
   log({ at: 'link.start', vendor: vendor.name });
-  return { location: link.url, cookie: serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: LINK_MAX_AGE }) };
+  return { location: link.url, cookie: serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: ctx.config.linkMaxAge }) };
+}
+
+/** The session a pending link's transaction cookie names (the `Lax` `__Host-tg_link`). */
+function pendingSessionOf(request: Request): string | undefined {
+  return parseCookies(request.headers.get('cookie')).get(LINK_COOKIE);
 }
 
 async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
-  const session = parseCookies(request.headers.get('cookie')).get(LINK_COOKIE);
+  const session = pendingSessionOf(request);
   const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
   if (session === undefined) {
     log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
