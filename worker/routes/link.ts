@@ -48,7 +48,7 @@ export function mediatedRedirectUriOf(config: Config): string {
 /** Longest `return_to` kept; a page path with its query is far shorter. */
 const MAX_RETURN_TO = 1024;
 /** Query parameters the callback puts on the return page: dropped from a kept path, so they never pile up. */
-const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor'];
+const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor', 'replaced'];
 
 /** Where `return_to` may point besides paths of the Worker's own origin. */
 export interface ReturnOptions {
@@ -114,6 +114,13 @@ function redirect(location: string, cookies: string[] = []): Response {
 export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
   const vendor = ctx.config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
+  // A vendor configured for one linking mode refuses the other's actions before they cost anything (row 18).
+  const otherMode = vendor.link.mode === 'mediated' ? action === 'start' : vendor.link.mode === 'bff' && action === 'authorize';
+  if (otherMode) {
+    const how = vendor.link.mode === 'bff' ? `links the BFF way only (/link/${vendor.name}/start)` : `links the token-mediating way only (/token/${vendor.name})`;
+    if (request.method === 'GET') return redirect(backTo('/', { link_error: 'ERR_LINK_MODE', vendor: vendor.name }));
+    return errorResponse(403, 'link_mode', `${vendor.name} ${how}`);
+  }
   // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19); `status`
   // is a read the demo's page makes on every load, counted with `/status`.
   if (action !== 'config') {
@@ -132,7 +139,7 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
     case 'POST unlink':
       return unlink(request, ctx, vendor);
     case 'GET config':
-      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}${ctx.config.basePath}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true });
+      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}${ctx.config.basePath}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true, modes: vendor.link.mode === undefined ? ['bff', 'mediated'] : [vendor.link.mode] });
     case 'POST authorize':
       return mediatedAuthorize(request, ctx, vendor);
     default:
@@ -227,9 +234,9 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
   const credential: Credential = { kind: 'session', vendor: vendor.name, session };
   const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl);
-  log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
+  log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) });
   if (!outcome.ok) {
-    const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
+    const status = outcome.code === 'ERR_LINKED_MEDIATED' ? 409 : outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
     // A callback without the transaction's state is not its answer: anyone can send one (a page of
     // another site navigating here carries the Lax cookie). It leaves the pending link (coordinator)
     // and the cookie that names it, so the shopper's real callback still completes (row 24).
@@ -240,7 +247,8 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
     if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), cleared);
     return errorResponse(status, 'link_failed', outcome.message, headers, { reason: outcome.code });
   }
-  return redirect(backTo(outcome.returnTo, { linked: vendor.name }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
+  // A re-link replaced the session's grant: `replaced` says whether the vendor revoked the old one (row 18).
+  return redirect(backTo(outcome.returnTo, { linked: vendor.name, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
 }
 
 async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {

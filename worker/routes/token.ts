@@ -1,4 +1,4 @@
-import type { IssuedToken, Outcome } from '../coordinator.js';
+import type { IssuedToken, Outcome, ReplacedGrant } from '../coordinator.js';
 import { bodyProblemAnswer, readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
@@ -29,6 +29,8 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
   // A DPoP vendor's tokens are bound to a key that never leaves the Worker (RFC 9449): a page could not use one.
   if (vendor.dpop) return oauthError(400, 'invalid_request', `${vendor.name}'s tokens are bound to the Worker's DPoP key; link this vendor with /link/${vendor.name}/start (the Worker calls it for the page)`);
+  // A vendor configured BFF-only (`link.mode = "bff"`): no token of it ever goes to a page (row 18).
+  if (vendor.link.mode === 'bff') return oauthError(400, 'invalid_request', `${vendor.name} links the BFF way only; link it with /link/${vendor.name}/start (the Worker calls it for the page)`);
   // Each call may cost a token request authenticated with the client secret (row 19).
   const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
   if (limited !== undefined) return limited;
@@ -48,7 +50,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   const existing = sessionOf(request);
 
   let session = existing;
-  let outcome: Outcome<IssuedToken>;
+  let outcome: Outcome<IssuedToken> & { replaced?: ReplacedGrant };
   if (grant === 'authorization_code') {
     const code = form.get('code');
     const codeVerifier = form.get('code_verifier');
@@ -66,7 +68,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   } else {
     return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
   }
-  log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
+  log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) });
   if (!outcome.ok) {
     if (outcome.code === 'ERR_LINKED_BFF') return oauthError(403, 'access_denied', outcome.message);
     const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'ERR_NOT_LINKED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
@@ -81,6 +83,8 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
       token_type: token.tokenType,
       ...(token.expiresAt === undefined ? {} : { expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)) }),
       ...(token.scope === undefined ? {} : { scope: token.scope.join(' ') }),
+      // A re-link replaced the session's grant: whether the vendor revoked the old one (RFC 6749 §5.1 allows extra members).
+      ...(outcome.replaced === undefined ? {} : { replaced_grant: outcome.replaced }),
     },
     200,
     headers,
