@@ -107,7 +107,8 @@ const LINK_TTL = 10 * 60_000;
 const expiryOf = (pending: PendingLink): number => pending.expiresAt ?? pending.createdAt + LINK_TTL;
 
 /**
- * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<id>`): the single
+ * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<keyed hash of the
+ * id>`, worker/object-names.ts): the single
  * place that requests and refreshes tokens. Its token sources give global single-flight, the vendor's
  * minimum interval, backoff and rotation; the refresh tokens stay in its storage, and each new access
  * token is published to KV for every isolate.
@@ -338,6 +339,30 @@ export class TokenCoordinator extends DurableObject<Env> {
     await this.ctx.storage.put(key, await seal(this.#cfg().keys, key, JSON.stringify(pending)));
     // An abandoned link must not stay forever: the alarm deletes it at its expiry (worker/link-expiry.ts).
     await scheduleExpiry(this.ctx.storage, expiryOf(pending));
+  }
+
+  /**
+   * Everything this object holds, removed from it: for an object under a session's old name
+   * (`session:<id>`), whose contents move to the keyed name (worker/object-names.ts). Values stay
+   * sealed as they are; the in-memory state is dropped with them.
+   */
+  async handOver(): Promise<{ key: string; json: string }[]> {
+    const entries = [...(await this.ctx.storage.list())];
+    if (entries.length === 0) return [];
+    this.#sources.clear();
+    this.#dead.clear();
+    this.#dpop.clear();
+    await this.ctx.storage.deleteAll();
+    // Sealed strings, numbers and plain objects: JSON carries each as it was.
+    return entries.map(([key, value]) => ({ key, json: JSON.stringify(value) }));
+  }
+
+  /** Takes what {@link handOver} gave, without replacing anything this object already holds. */
+  async adopt(entries: { key: string; json: string }[]): Promise<void> {
+    const held = await this.ctx.storage.get(entries.map(({ key }) => key));
+    for (const { key, json } of entries) if (!held.has(key)) await this.ctx.storage.put(key, JSON.parse(json) as unknown);
+    // A pending link came along: the alarm deletes it at its expiry, here as there.
+    if (entries.some(({ key }) => key.startsWith('link:'))) await scheduleExpiry(this.ctx.storage, Date.now());
   }
 
   /** At a pending link's expiry: deletes the expired ones, and the whole storage when nothing else is left. */

@@ -104,7 +104,7 @@ export async function linkOauth2(session?: string): Promise<{ cookie: string; lo
 export async function heldTokens(cookie: string, vendor = 'oauth2'): Promise<{ accessToken: string; refreshToken?: string } | undefined> {
   const session = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
   const bindings = env as unknown as Env & { TOKENGATE_KEYS: string };
-  return runInDurableObject(coordinator(bindings, { kind: 'session', vendor, session }), (_instance, state) => storageStore(state.storage, parseKeyRing(bindings.TOKENGATE_KEYS)).get(`tokens:${vendor}`));
+  return runInDurableObject(await coordinator(bindings, { kind: 'session', vendor, session }), (_instance, state) => storageStore(state.storage, parseKeyRing(bindings.TOKENGATE_KEYS)).get(`tokens:${vendor}`));
 }
 
 /** The standard server's introspection (RFC 7662) of `token`, asked with the Worker's client credentials. */

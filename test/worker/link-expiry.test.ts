@@ -52,7 +52,7 @@ describe('pending links expire (issue 21, finding 7)', () => {
 
     // Past the expiry, each object's alarm runs (here at once, if it has not run on its own yet).
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    for (const session of sessions) await runDurableObjectAlarm(stubOf(session));
+    for (const session of sessions) await runDurableObjectAlarm(await stubOf(session));
     expect(await namespaceStorage()).toEqual(before);
 
     // And the late callback of one of them finds nothing.
@@ -72,7 +72,7 @@ describe('pending links expire (issue 21, finding 7)', () => {
     }
     expect((await namespaceStorage()).entries - before.entries).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    await runDurableObjectAlarm(stubOf(session));
+    await runDurableObjectAlarm(await stubOf(session));
     expect(await namespaceStorage()).toEqual(before);
   });
 
@@ -80,15 +80,15 @@ describe('pending links expire (issue 21, finding 7)', () => {
     const answer = await start();
     const session = sessionOf(answer);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    await runDurableObjectAlarm(stubOf(session));
+    await runDurableObjectAlarm(await stubOf(session));
     // A linked session's object holds its tokens: the alarm deletes only expired transactions.
-    await runInDurableObject(stubOf(session), async (_instance, state) => {
+    await runInDurableObject(await stubOf(session), async (_instance, state) => {
       await state.storage.put('tokens:oauth2', 'sealed-tokens');
       await state.storage.put('link:oauth2', 'an unreadable transaction');
       await state.storage.setAlarm(Date.now());
     });
-    await runDurableObjectAlarm(stubOf(session));
-    const left = await runInDurableObject(stubOf(session), async (_instance, state) => [...(await state.storage.list()).keys()]);
+    await runDurableObjectAlarm(await stubOf(session));
+    const left = await runInDurableObject(await stubOf(session), async (_instance, state) => [...(await state.storage.list()).keys()]);
     expect(left).toEqual(['tokens:oauth2']);
   });
 });

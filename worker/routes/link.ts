@@ -203,7 +203,7 @@ async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime):
     return { failed: code, returnTo };
   }
   if ('ok' in link) return { failed: link.code, returnTo };
-  await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
+  await (await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session })).beginLink(vendor.name, {
     state: link.state,
     codeVerifier: link.codeVerifier,
     redirectUri,
@@ -233,7 +233,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
   // Rebuild the callback URL on the configured origin: the Host header is never trusted.
   const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
   const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl);
+  const outcome = await (await coordinator(ctx.env, credential)).completeLink(vendor.name, callbackUrl);
   log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) });
   if (!outcome.ok) {
     const status = outcome.code === 'ERR_LINKED_MEDIATED' ? 409 : outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
@@ -254,7 +254,7 @@ async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntim
 async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   const session = sessionOf(request);
   if (session === undefined) return json({ vendor: vendor.name, linked: false });
-  const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true);
+  const state = await (await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session })).status(vendor.name, true);
   return json({ vendor: vendor.name, linked: state.held, tokenValid: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
 }
 
@@ -264,7 +264,7 @@ async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime)
   let outcome: UnlinkOutcome = { revocation: 'nothing_to_revoke' };
   if (session !== undefined) {
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(ctx.env, credential).unlink(vendor.name, await kvKeyOf(credential));
+    outcome = await (await coordinator(ctx.env, credential)).unlink(vendor.name, await kvKeyOf(credential));
     await forget(credential);
   }
   log({ at: 'link.unlink', vendor: vendor.name, revocation: outcome.revocation, ...('code' in outcome ? { code: outcome.code } : {}) });

@@ -23,11 +23,11 @@ export async function handleStatus(request: Request, env: Env, config: Config): 
       vendor: vendor.name,
       profile: vendor.profileName,
       routes: vendor.allowlist.routes.map((route) => ({ method: route.method, path: route.path, access: route.access })),
-      app: await coordinator(env, { kind: 'app', vendor: vendor.name }).status(vendor.name),
+      app: await (await coordinator(env, { kind: 'app', vendor: vendor.name })).status(vendor.name),
       linkable: vendor.link !== undefined,
       linked:
         vendor.link !== undefined && session !== undefined
-          ? await coordinator(env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true)
+          ? await (await coordinator(env, { kind: 'session', vendor: vendor.name, session })).status(vendor.name, true)
           : null,
     })),
   );
@@ -68,7 +68,7 @@ export async function handleReset(request: Request, env: Env, config: Config, ve
   if (access === 'csrf') return errorResponse(403, 'csrf', 'Browser calls need an allowed Origin and the X-Tokengate-CSRF: 1 header');
   if (!config.vendors.has(vendorName)) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured');
   const credential = { kind: 'app', vendor: vendorName } as const;
-  await coordinator(env, credential).reset(vendorName, await kvKeyOf(credential));
+  await (await coordinator(env, credential)).reset(vendorName, await kvKeyOf(credential));
   await forget(credential);
   return json({ reset: vendorName });
 }

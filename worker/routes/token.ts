@@ -59,12 +59,12 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
     if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
     session ??= newSessionId();
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
+    outcome = await (await coordinator(env, credential)).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
   } else if (grant === 'refresh_token') {
     if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
     // Only a session linked the token-mediating way; a BFF link is refused before any vendor call (row 18).
-    outcome = await coordinator(env, credential).mediatedToken(vendor.name, await kvKeyOf(credential));
+    outcome = await (await coordinator(env, credential)).mediatedToken(vendor.name, await kvKeyOf(credential));
   } else {
     return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
   }
