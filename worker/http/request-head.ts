@@ -1,11 +1,12 @@
 import { errorResponse } from './responses.js';
 
 /**
- * The most header bytes (names, values and their separators) a request may carry: 32 KiB. The
- * Worker's own headers are small (a cookie header is read up to 8 KiB, http/cookies.ts); anything far
- * larger is either a mistake or someone seeing what the Worker holds in memory and forwards.
+ * The most header bytes (names, values and their separators) a request may carry: 64 KiB. The
+ * Worker's own headers are small (a cookie header is read up to 8 KiB, http/cookies.ts), but under
+ * BASE_PATH it shares the storefront's host and so its cookies; anything far larger than a big cookie
+ * jar is either a mistake or someone seeing what the Worker holds in memory and forwards.
  */
-export const MAX_HEADER_BYTES = 32 * 1024;
+export const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
  * Is `value` more than one media type? Two `Content-Type` fields reach a Worker joined by `, `
