@@ -33,6 +33,17 @@ export async function objectName(env: Env, credential: Credential): Promise<stri
 const moved = new Set<string>();
 const MAX_MOVED = 10_000;
 
+/** A session id just minted here: it never had an object under the old name, so there is nothing to move. */
+export function mintedSession(session: string): string {
+  remember(session);
+  return session;
+}
+
+function remember(session: string): void {
+  if (moved.size >= MAX_MOVED) moved.delete(moved.values().next().value!);
+  moved.add(session);
+}
+
 /**
  * The credential's Durable Object. Until this release, a session's object was named `session:<id>`;
  * the first time an isolate meets a session, whatever that object still holds (linked tokens, the link
@@ -47,8 +58,7 @@ export async function coordinatorObject(env: Env, credential: Credential): Promi
     const legacy = env.COORDINATOR.get(env.COORDINATOR.idFromName(`session:${credential.session}`));
     const entries = await legacy.handOver();
     if (entries.length > 0) await stub.adopt(entries);
-    if (moved.size >= MAX_MOVED) moved.delete(moved.values().next().value!);
-    moved.add(credential.session);
+    remember(credential.session);
   }
   return stub;
 }

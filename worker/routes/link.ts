@@ -6,6 +6,7 @@ import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cook
 import { bodyRefused, readCappedBody } from '../http/body.js';
 import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
+import { mintedSession } from '../object-names.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
 import { limitedAnswer } from '../rate-limits.js';
@@ -187,7 +188,7 @@ async function startFromPage(request: Request, ctx: LinkContext, vendor: VendorR
 async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<{ location: string; cookie: string } | { failed: string; returnTo: string }> {
   // A browser that starts again before its callback keeps its one pending session (the transaction
   // cookie names it), so restarting mints no new Durable Object; each pending link expires (row 24).
-  const session = sessionOf(request) ?? pendingSessionOf(request) ?? newSessionId();
+  const session = sessionOf(request) ?? pendingSessionOf(request) ?? mintedSession(newSessionId());
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
   const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin, { storefrontOrigins: ctx.config.allowedOrigins, basePath: ctx.config.basePath });

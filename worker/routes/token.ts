@@ -3,6 +3,7 @@ import { bodyProblemAnswer, readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
+import { mintedSession } from '../object-names.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
 import { limitedAnswer } from '../rate-limits.js';
@@ -57,7 +58,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
     const redirectUri = form.get('redirect_uri');
     if (!code || !codeVerifier || redirectUri === null) return oauthError(400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
     if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
-    session ??= newSessionId();
+    session ??= mintedSession(newSessionId());
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
     outcome = await (await coordinator(env, credential)).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
   } else if (grant === 'refresh_token') {
