@@ -21,6 +21,12 @@ const packageAliases = [
   { find: /^tokengate\/browser$/, replacement: src('browser/index.ts') },
 ];
 
+/**
+ * The origins `npm start` passes the Worker (wrangler.toml's top level has none, so that a deploy
+ * without `--env` fails closed): the tests' Worker is on http://127.0.0.1:8787 as far as it knows.
+ */
+const devOrigins = { PUBLIC_ORIGIN: 'http://127.0.0.1:8787', ALLOWED_ORIGINS: ['http://127.0.0.1:8787'] };
+
 export default defineConfig({
   test: {
     projects: [
@@ -94,6 +100,7 @@ export default defineConfig({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
                 bindings: {
+                  ...devOrigins,
                   TOKENGATE_KEYS: devSecrets()['TOKENGATE_KEYS']!,
                   OIDC_CLIENT_SECRET: inject<string>('oidcClientSecret'),
                   OIDC_CLIENT_KEY: inject<string>('oidcClientKeyJwk'),
@@ -152,7 +159,7 @@ export default defineConfig({
             main: './worker/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             // The rate limits are wrangler.toml's [[ratelimits]] bindings, as under `npm start`.
-            miniflare: { bindings: { SANDBOX_ORIGIN: inject<string>('sandboxOrigin'), ...devSecrets() } },
+            miniflare: { bindings: { ...devOrigins, SANDBOX_ORIGIN: inject<string>('sandboxOrigin'), ...devSecrets() } },
           })),
         ],
         resolve: { alias: packageAliases },

@@ -310,8 +310,8 @@ export async function startStack(options) {
   writeFileSync(envFile, devSecretsEnvFile(), { mode: 0o600 });
   let worker;
   try {
-    // PUBLIC_ORIGIN and ALLOWED_ORIGINS stay wrangler.toml's: the load sends that Origin (ORIGIN above).
-    worker = await startWrangler({ ...options, envFile, vars: { SANDBOX_ORIGIN: sandbox.url } });
+    // npm start's origins (wrangler.toml's top level has none): the load sends that Origin (ORIGIN above).
+    worker = await startWrangler({ ...options, envFile, vars: { PUBLIC_ORIGIN: ORIGIN, ALLOWED_ORIGINS: ORIGIN, SANDBOX_ORIGIN: sandbox.url } });
   } catch (error) {
     await sandbox.stop();
     sandbox.cleanup();

@@ -11,6 +11,8 @@ const FACTORIES = { instabox, eshopbox, instellix, shopware, instacart, oauth2 }
 export type ProfileName = keyof typeof FACTORIES;
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+/** The linking modes a vendor may be limited to (`link.mode`). */
+const LINK_MODES = ['bff', 'mediated'] as const;
 const ACCESS = ['public', 'session', 'key'] as const;
 
 /** A proxied call's deadline when the vendor entry sets none (SECURITY row 21). */
@@ -41,8 +43,12 @@ const Vendor = v.object({
   /** Profile option → name of the Worker secret that holds it, e.g. clientSecret = "INSTABOX_CLIENT_SECRET". */
   secrets: v.optional(v.record(v.string(), v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, 'must name a secret in UPPER_SNAKE_CASE'))), {}),
   routes: v.optional(v.array(Route, 'must be a list of { method, path, access }'), []),
-  /** Account linking for this vendor: the scope to ask for. Present = linking enabled. */
-  link: v.optional(v.object({ scope: v.optional(v.string()) })),
+  /**
+   * Account linking for this vendor: the scope to ask for, and optionally the one mode it allows
+   * (`bff`: the Worker keeps every token, e.g. a vendor whose exchange needs the client secret and
+   * whose tokens must never reach a page; `mediated`: the browser runs PKCE). Present = linking enabled.
+   */
+  link: v.optional(v.object({ scope: v.optional(v.string()), mode: v.optional(v.picklist(LINK_MODES, `must be one of ${LINK_MODES.join(', ')}`)) })),
   /** Milliseconds a proxied call may take, answer body included, before it is answered 504. */
   deadlineMs: v.optional(v.pipe(v.number('must be a number of milliseconds'), v.integer('must be a whole number'), v.minValue(100, 'must be at least 100'), v.maxValue(120_000, 'must be at most 120000')), DEFAULT_DEADLINE_MS),
 });
@@ -71,6 +77,19 @@ const Vars = v.object({
   ),
   /** Local development only: the origin of the vendor sandbox Worker (`npm start` sets it). */
   SANDBOX_ORIGIN: v.optional(origin),
+  /**
+   * Seconds a started BFF link waits for its callback; then its transaction and cookie expire, and the
+   * session's Durable Object deletes it (an alarm). A number, or its digits from `wrangler dev --var`.
+   */
+  LINK_MAX_AGE: v.optional(
+    v.pipe(
+      v.union([v.number(), v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number))], 'must be a whole number of seconds'),
+      v.integer('must be a whole number of seconds'),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(3600, 'must be at most 3600'),
+    ),
+    600,
+  ),
   VENDORS: v.record(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'vendor names are lowercase letters, digits and dashes')), Vendor, 'must be a table of vendors'),
 });
 
@@ -83,7 +102,8 @@ export interface VendorRuntime {
   allowlist: Allowlist;
   /** The methods its routes allow, for CORS preflights. */
   methods: string[];
-  link: { scope: string | undefined } | undefined;
+  /** Linking: its scope, and `mode` when the vendor allows one mode only (undefined: both). */
+  link: { scope: string | undefined; mode?: (typeof LINK_MODES)[number] } | undefined;
   /** Milliseconds a proxied call may take before it is answered 504 (`deadlineMs`, default 10 s). */
   deadlineMs: number;
   /**
@@ -111,6 +131,8 @@ export interface Config {
   allowedOrigins: readonly string[];
   /** The local vendor sandbox's origin (development only; loopback, checked). */
   sandboxOrigin: string | undefined;
+  /** `LINK_MAX_AGE`: seconds a started BFF link waits for its callback (default 600). */
+  linkMaxAge: number;
   vendors: ReadonlyMap<string, VendorRuntime>;
   keys: KeyRing;
   apiKey: string | undefined;
@@ -179,6 +201,8 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       problems.push(`${at}.options.assertionAudience: must be "token_endpoint" or "issuer"`);
       continue;
     }
+    // A DPoP vendor's tokens are bound to a key only the Worker holds: a page could not use one.
+    if (dpop === true && vendor.link?.mode === 'mediated') problems.push(`${at}.link.mode: a DPoP vendor links the BFF way only`);
     if (vendor.profile !== 'oauth2' && (vendor.secrets['clientKey'] !== undefined || parUrl !== undefined || dpop === true)) {
       problems.push(`${at}: secrets.clientKey, options.parUrl and options.dpop are for the oauth2 profile`);
       continue;
@@ -218,7 +242,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       upstream: new URL(profile.apiBaseUrl.endsWith('/') ? profile.apiBaseUrl : `${profile.apiBaseUrl}/`),
       allowlist,
       methods: [...new Set(vendor.routes.flatMap((route) => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method])))],
-      link: vendor.link === undefined ? undefined : { scope: vendor.link.scope },
+      link: vendor.link === undefined ? undefined : { scope: vendor.link.scope, ...(vendor.link.mode === undefined ? {} : { mode: vendor.link.mode }) },
       deadlineMs: vendor.deadlineMs,
       credential,
       dpop: dpop === true,
@@ -250,6 +274,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
     basePath: vars.BASE_PATH,
     allowedOrigins: vars.ALLOWED_ORIGINS,
     sandboxOrigin,
+    linkMaxAge: vars.LINK_MAX_AGE,
     vendors,
     keys,
     apiKey,

@@ -18,6 +18,7 @@ import { open, seal } from './crypto.js';
 import { dpopKeyName, loadDpopKey } from './dpop-key.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
+import { expirePendingLinks, scheduleExpiry } from './link-expiry.js';
 import { storageStore } from './storage-store.js';
 import { upstreamFetch } from './upstream.js';
 
@@ -59,6 +60,8 @@ export interface PendingLink {
   codeVerifier: string;
   redirectUri: string;
   createdAt: number;
+  /** When it expires (epoch ms; `LINK_MAX_AGE`): then the callback finds nothing, and an alarm deletes it. */
+  expiresAt?: number;
   /** The page of the Worker's origin to go back to afterwards (checked by the link route). */
   returnTo?: string;
 }
@@ -70,8 +73,15 @@ export interface PendingLink {
  */
 export type UnlinkOutcome = { revocation: 'revoked' | 'not_offered' | 'nothing_to_revoke' } | { revocation: 'failed'; code: string };
 
+/**
+ * What happened at the vendor to the grant a new link replaced (a re-link of a linked session): its
+ * refresh token (then its access token) was `revoked` (RFC 7009), the revocation `failed`, or the
+ * vendor offers none (`not_offered`). Absent when nothing was replaced.
+ */
+export type ReplacedGrant = 'revoked' | 'failed' | 'not_offered';
+
 /** A BFF link's outcome, with the page it started from once the transaction was found. */
-export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
+export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string; replaced?: ReplacedGrant };
 
 /**
  * A credential is renewed after an upstream 401 at most once in this window: a vendor that refuses
@@ -90,11 +100,15 @@ export function freshTokenRefused(vendor: string): Failure {
   };
 }
 
-/** How long a started link waits for its callback. */
+/** How long a started link waits for its callback when it does not say (`PendingLink.expiresAt`). */
 const LINK_TTL = 10 * 60_000;
 
+/** When `pending` expires. */
+const expiryOf = (pending: PendingLink): number => pending.expiresAt ?? pending.createdAt + LINK_TTL;
+
 /**
- * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<id>`): the single
+ * One object per vendor credential (`app:<vendor>`) and per linked session (`session:<keyed hash of the
+ * id>`, worker/object-names.ts): the single
  * place that requests and refreshes tokens. Its token sources give global single-flight, the vendor's
  * minimum interval, backoff and rotation; the refresh tokens stay in its storage, and each new access
  * token is published to KV for every isolate.
@@ -323,6 +337,40 @@ export class TokenCoordinator extends DurableObject<Env> {
   async beginLink(vendor: string, pending: PendingLink): Promise<void> {
     const key = `link:${vendor}`;
     await this.ctx.storage.put(key, await seal(this.#cfg().keys, key, JSON.stringify(pending)));
+    // An abandoned link must not stay forever: the alarm deletes it at its expiry (worker/link-expiry.ts).
+    await scheduleExpiry(this.ctx.storage, expiryOf(pending));
+  }
+
+  /**
+   * Everything this object holds, removed from it: for an object under a session's old name
+   * (`session:<id>`), whose contents move to the keyed name (worker/object-names.ts). Values stay
+   * sealed as they are; the in-memory state is dropped with them.
+   */
+  async handOver(): Promise<{ key: string; json: string }[]> {
+    const entries = [...(await this.ctx.storage.list())];
+    if (entries.length === 0) return [];
+    this.#sources.clear();
+    this.#dead.clear();
+    this.#dpop.clear();
+    await this.ctx.storage.deleteAll();
+    // Sealed strings, numbers and plain objects: JSON carries each as it was.
+    return entries.map(([key, value]) => ({ key, json: JSON.stringify(value) }));
+  }
+
+  /** Takes what {@link handOver} gave, without replacing anything this object already holds. */
+  async adopt(entries: { key: string; json: string }[]): Promise<void> {
+    const held = await this.ctx.storage.get(entries.map(({ key }) => key));
+    for (const { key, json } of entries) if (!held.has(key)) await this.ctx.storage.put(key, JSON.parse(json) as unknown);
+    // A pending link came along: the alarm deletes it at its expiry, here as there.
+    if (entries.some(({ key }) => key.startsWith('link:'))) await scheduleExpiry(this.ctx.storage, Date.now());
+  }
+
+  /** At a pending link's expiry: deletes the expired ones, and the whole storage when nothing else is left. */
+  override async alarm(): Promise<void> {
+    await expirePendingLinks(this.ctx.storage, async (key, sealed) => {
+      const text = await open(this.#cfg().keys, key, sealed);
+      return text === undefined ? undefined : expiryOf(JSON.parse(text) as PendingLink);
+    });
   }
 
   /**
@@ -341,7 +389,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     const sealed = await this.ctx.storage.get<string>(key);
     const text = typeof sealed === 'string' ? await open(this.#cfg().keys, key, sealed) : undefined;
     const pending = text === undefined ? undefined : (JSON.parse(text) as PendingLink);
-    if (pending === undefined || Date.now() - pending.createdAt > LINK_TTL) {
+    if (pending === undefined || Date.now() > expiryOf(pending)) {
       if (sealed !== undefined) await this.ctx.storage.delete(key);
       return noTransaction;
     }
@@ -359,8 +407,11 @@ export class TokenCoordinator extends DurableObject<Env> {
       }
       // One use: of two callbacks with the right state, only the one that removes the transaction goes on (row 5).
       if (!(await this.ctx.storage.delete(key))) return { ...noTransaction, ...back };
+      // A link's mode is fixed until unlink (row 18): a mediated session is not turned into a BFF one.
+      const conflict = await this.#modeConflict(vendor, 'bff');
+      if (conflict !== undefined) return { ...conflict, ...back };
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'bff'), ...back };
+      return { ...(await this.#adoptLinked(vendor, tokens, 'bff')), ...back };
     } catch (error) {
       return { ...this.#failure(vendor, error), ...back };
     }
@@ -370,23 +421,69 @@ export class TokenCoordinator extends DurableObject<Env> {
    * The token-mediating exchange: the browser ran PKCE and checked state; this adds the client
    * secret, keeps the refresh token and answers the access token only.
    */
-  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken>> {
+  async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken> & { replaced?: ReplacedGrant }> {
+    // Before any vendor call: a session linked the BFF way never yields a token to the page (row 18).
+    const conflict = await this.#modeConflict(vendor, 'mediated');
+    if (conflict !== undefined) return conflict;
     try {
       const tokens = await authorizationCodeGrant(await this.#profile(vendor), input);
-      return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'mediated') };
+      return await this.#adoptLinked(vendor, tokens, 'mediated');
     } catch (error) {
       return this.#failure(vendor, error);
     }
   }
 
-  async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<IssuedToken> {
+  /**
+   * The refusal when this session already holds a link of the other mode: a link's mode is fixed
+   * until unlink (row 18), so neither a code exchange turns a BFF session into one that hands out
+   * tokens, nor a BFF link takes over a mediated one. Undefined when nothing is linked or the modes agree.
+   */
+  async #modeConflict(vendor: string, wanted: LinkMode): Promise<Failure | undefined> {
+    const held = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
+    if (held === undefined) return undefined;
+    // A set stored without a mode reads as BFF, the mode that hands nothing out.
+    const mode = (await this.ctx.storage.get<LinkMode>(`mode:${vendor}`)) ?? 'bff';
+    if (mode === wanted) return undefined;
+    return mode === 'bff'
+      ? { ok: false, code: 'ERR_LINKED_BFF', message: `This session's ${vendor} account was linked for the Worker only; its tokens are not handed to the browser (unlink it first to link it another way)`, status: 403 }
+      : { ok: false, code: 'ERR_LINKED_MEDIATED', message: `This session's ${vendor} account was linked the token-mediating way; unlink it first to link it another way`, status: 409 };
+  }
+
+  /**
+   * Stores a new link's tokens. A grant it replaces (a re-link) is revoked at the vendor first
+   * (RFC 7009), so no refresh token the Worker let go of stays usable; the outcome says what the vendor did.
+   */
+  async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<{ ok: true; value: IssuedToken; replaced?: ReplacedGrant }> {
+    const store = storageStore(this.ctx.storage, this.#cfg().keys);
+    const old = await store.get(`tokens:${vendor}`);
+    const replaced = old === undefined ? undefined : (await this.#revokeGrant(vendor, old)).revocation;
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#renewedAt.delete(vendor);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
-    await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
-    return issued(tokens);
+    await store.set(`tokens:${vendor}`, tokens);
+    return { ok: true, value: issued(tokens), ...(replaced === undefined || replaced === 'nothing_to_revoke' ? {} : { replaced }) };
+  }
+
+  /**
+   * Asks the vendor to revoke `tokens` (RFC 7009) when it has a revocation endpoint: the refresh token
+   * first (which usually takes its access tokens with it, §2.1), then the access token.
+   */
+  async #revokeGrant(vendor: string, tokens: TokenSet): Promise<UnlinkOutcome> {
+    const profile = await this.#profile(vendor);
+    if (profile.revocationUrl === undefined) return { revocation: 'not_offered' };
+    let refreshRevoked = false;
+    try {
+      if (tokens.refreshToken !== undefined) await revokeToken(profile, tokens.refreshToken, { hint: 'refresh_token' });
+      refreshRevoked = tokens.refreshToken !== undefined;
+      await revokeToken(profile, tokens.accessToken, { hint: 'access_token' });
+      return { revocation: 'revoked' };
+    } catch (error) {
+      // Once the refresh token is revoked, the access token's revocation is best effort: a server may
+      // have revoked it along (RFC 7009 §2.1) and refuse it as unknown, although §2.2 says 200.
+      return refreshRevoked ? { revocation: 'revoked' } : { revocation: 'failed', code: isTokenGateError(error) ? error.code : 'ERR_INTERNAL' };
+    }
   }
 
   /**
@@ -412,21 +509,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    */
   async unlink(vendor: string, kvKey: string): Promise<UnlinkOutcome> {
     const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
-    const profile = tokens === undefined ? this.#vendor(vendor).profile : await this.#profile(vendor);
-    let revocation: UnlinkOutcome = { revocation: tokens === undefined ? 'nothing_to_revoke' : 'not_offered' };
-    if (tokens !== undefined && profile.revocationUrl !== undefined) {
-      let refreshRevoked = false;
-      try {
-        if (tokens.refreshToken !== undefined) await revokeToken(profile, tokens.refreshToken, { hint: 'refresh_token' });
-        refreshRevoked = tokens.refreshToken !== undefined;
-        await revokeToken(profile, tokens.accessToken, { hint: 'access_token' });
-        revocation = { revocation: 'revoked' };
-      } catch (error) {
-        // Once the refresh token is revoked, the access token's revocation is best effort: a server may
-        // have revoked it along (RFC 7009 §2.1) and refuse it as unknown, although §2.2 says 200.
-        revocation = refreshRevoked ? { revocation: 'revoked' } : { revocation: 'failed', code: isTokenGateError(error) ? error.code : 'ERR_INTERNAL' };
-      }
-    }
+    const revocation: UnlinkOutcome = tokens === undefined ? { revocation: 'nothing_to_revoke' } : await this.#revokeGrant(vendor, tokens);
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);

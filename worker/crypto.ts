@@ -105,7 +105,44 @@ export function parseKeyRing(secret: string): KeyRing {
   const kids = Object.freeze([...keys.keys()]);
   const ring: KeyRing = Object.freeze({ current: kids[0]!, kids });
   material.set(ring, keys);
+  nameMaterial.set(ring, keys.get(kids[kids.length - 1]!) as Uint8Array<ArrayBuffer>);
   return ring;
+}
+
+/** Per ring: the oldest key's raw bytes until the naming key is derived from them, then that key. */
+const nameMaterial = new WeakMap<KeyRing, Uint8Array<ArrayBuffer> | Promise<CryptoKey>>();
+
+/**
+ * The ring's HMAC-SHA-256 key for naming stored things by a keyed hash (Durable Objects of linked
+ * sessions), derived with HKDF (RFC 5869) from the ring's oldest key, the last entry: new keys go
+ * first, so a rotation that keeps the old keys keeps every name. Removing the oldest key changes the
+ * names (worker/object-names.ts says what that means).
+ *
+ * @throws {TypeError} when `ring` did not come from {@link parseKeyRing}.
+ * @see https://www.rfc-editor.org/rfc/rfc5869
+ */
+export function namingKey(ring: KeyRing): Promise<CryptoKey> {
+  const entry = nameMaterial.get(ring);
+  if (entry === undefined) throw new TypeError('namingKey() needs a key ring made by parseKeyRing()');
+  if (!(entry instanceof Uint8Array)) return entry;
+  const derived = crypto.subtle
+    .importKey('raw', entry, 'HKDF', false, ['deriveKey'])
+    .then((base) =>
+      crypto.subtle.deriveKey(
+        { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: utf8.encode('tokengate object names v1') },
+        base,
+        { name: 'HMAC', hash: 'SHA-256', length: 256 },
+        false,
+        ['sign'],
+      ),
+    );
+  nameMaterial.set(ring, derived);
+  return derived;
+}
+
+/** HMAC-SHA-256 of `text` under the ring's {@link namingKey}, base64url. */
+export async function keyedName(ring: KeyRing, text: string): Promise<string> {
+  return toBase64url(new Uint8Array(await crypto.subtle.sign('HMAC', await namingKey(ring), utf8.encode(text))));
 }
 
 /** The ring's key `kid`, imported on first use; `undefined` when the ring has no such key. */

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Env } from './env.js';
 import { errorResponse, json } from './http/responses.js';
+import { refuseRequestHead } from './http/request-head.js';
 import { log } from './log.js';
 import { callerOf, limitedAnswer } from './rate-limits.js';
 import { handleApi } from './routes/api.js';
@@ -79,7 +80,10 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     const rawBase = typeof env['BASE_PATH'] === 'string' ? env['BASE_PATH'] : '';
-    if (url.pathname === '/healthz' || (rawBase !== '' && url.pathname === `${rawBase}/healthz`)) return json({ ok: true, service: 'tokengate' });
+    const refused = refuseRequestHead(request);
+    if (refused !== undefined) return refused;
+    // Under BASE_PATH only: the host's other paths are the storefront's, not the Worker's.
+    if (url.pathname === `${rawBase}/healthz`) return json({ ok: true, service: 'tokengate' });
     const state = load(env);
     // The names of what is missing go to the log (at first load), never on the wire (row 27).
     if ('error' in state) return errorResponse(500, 'configuration_error', 'The Worker is not configured correctly; its log says what to fix');
@@ -98,7 +102,7 @@ export default {
       }
       const link = LINK.exec(path);
       if (link) {
-        if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, config.vendors.get(link[1]!)?.link === undefined ? [] : (LINK_METHODS[link[2]!] ?? []));
+        if (request.method === 'OPTIONS') return preflight(request, config.allowedOrigins, config.vendors.get(link[1]!)?.link === undefined || !Object.hasOwn(LINK_METHODS, link[2]!) ? [] : LINK_METHODS[link[2]!]!);
         return withCors(await handleLink(request, { env, config, caller }, link[1]!, link[2]!), request, config);
       }
       const token = TOKEN.exec(path);

@@ -2,13 +2,13 @@ import type { Config } from './config.js';
 import { freshTokenRefused, type IssuedToken, type Outcome } from './coordinator.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
+import { coordinatorObject, type Credential } from './object-names.js';
 import { createTokenMemory } from './token-memory.js';
 
 /** A token with less than this left is not served from memory or KV: the coordinator renews it. */
 const MIN_REMAINING = 5_000;
 
-/** Which credential: the vendor's app credential, or a linked session's account. */
-export type Credential = { kind: 'app'; vendor: string } | { kind: 'session'; vendor: string; session: string };
+export type { Credential } from './object-names.js';
 
 /**
  * Per-isolate layer in front of KV for the hot path, for app credentials only. A linked session's
@@ -40,10 +40,8 @@ export async function sessionHash(session: string): Promise<string> {
   return [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function coordinator(env: Env, credential: Credential): DurableObjectStub<import('./coordinator.js').TokenCoordinator> {
-  const name = credential.kind === 'app' ? `app:${credential.vendor}` : `session:${credential.session}`;
-  return env.COORDINATOR.get(env.COORDINATOR.idFromName(name));
-}
+/** The credential's Durable Object (worker/object-names.ts names it). */
+const coordinator = coordinatorObject;
 
 /**
  * A valid access token for `credential`. An app credential: isolate memory, then KV (eventually
@@ -61,10 +59,10 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
   let flight = pending.get(key);
   if (flight === undefined) {
     flight = (async (): Promise<Outcome<IssuedToken>> => {
-      if (!app) return coordinator(env, credential).sessionToken(credential.vendor, key);
+      if (!app) return (await coordinator(env, credential)).sessionToken(credential.vendor, key);
       const stored = await kvTokenStore(env.TOKENS, config.keys).get(key).catch(() => undefined);
       if (fresh(stored, Date.now())) return { ok: true, value: stored };
-      return coordinator(env, credential).appToken(credential.vendor);
+      return (await coordinator(env, credential)).appToken(credential.vendor);
     })().finally(() => pending.delete(key));
     pending.set(key, flight);
   }
@@ -81,7 +79,7 @@ export async function renewAccessToken(env: Env, credential: Credential, accessT
   const key = await kvKeyOf(credential);
   if (memory.get(key)?.accessToken === accessToken) memory.delete(key);
   const worked = accepted.get(key)?.accessToken === accessToken;
-  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key, worked);
+  const outcome = await (await coordinator(env, credential)).renew(credential.vendor, accessToken, credential.kind === 'session', key, worked);
   if (outcome.ok && credential.kind === 'app') memory.set(key, outcome.value);
   return outcome;
 }

@@ -77,7 +77,13 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const fault = current.faults.take(candidate.vendor);
       if (fault !== undefined) {
         const kind = fault.fault;
-        if (kind !== 'slow') return faultAnswer(kind, fault.retryAfter, candidate.vendor);
+        if (kind !== 'slow') {
+          // Unread, the request body would still be streaming in after the answer went out, which
+          // workerd reports as an uncaught error in the console of every injected fault. A token
+          // request's body is small: read it to its end.
+          await request.arrayBuffer().catch(() => undefined);
+          return faultAnswer(kind, fault.retryAfter, candidate.vendor);
+        }
         await config.sleep(fault.delayMs);
       }
       return candidate.handle(context);

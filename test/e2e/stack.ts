@@ -22,6 +22,8 @@ export interface StackOptions {
   port?: number;
   /** Extra `wrangler dev` arguments for the Worker, after npm start's own (`--var NAME:value` overrides). */
   workerArgs?: string[];
+  /** Where the Worker answers its health check (default `/healthz`; under BASE_PATH, `<base>/healthz`). */
+  healthPath?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -62,7 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (let attempt = 0; attempt < 150; attempt++) {
     if (child.exitCode !== null) break;
     try {
-      const [worker, sandbox] = await Promise.all([fetch(`${origin}/healthz`), fetch(`${sandboxOrigin}/healthz`)]);
+      const [worker, sandbox] = await Promise.all([fetch(`${origin}${options.healthPath ?? '/healthz'}`), fetch(`${sandboxOrigin}/healthz`)]);
       if (worker.ok && sandbox.ok) return { origin, sandboxOrigin, log: () => output, stop };
     } catch {
       // not listening yet

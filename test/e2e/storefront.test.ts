@@ -346,7 +346,7 @@ describe('a path of the shop’s host: the Worker under shop.localhost/tokengate
     const base = vars['BASE_PATH'] as string;
     // The README's route is the shop's host under BASE_PATH.
     expect(routes).toBe(`[{ pattern = "${new URL(SHOP).host}${base}/*", zone_name = "${new URL(SHOP).host}" }]`);
-    stack = await startStack({ port: workerPort, workerArgs: varArgs(vars, { [SHOP]: shop }) });
+    stack = await startStack({ port: workerPort, workerArgs: varArgs(vars, { [SHOP]: shop }), healthPath: `${base}/healthz` });
     // What the Workers Route does in production: this host's base path goes to the Worker (path and
     // Host unchanged), everything else to the shop system.
     const shopSystem = storefront(`${base}/dist/tokengate-embed.js`, shopSeen);
@@ -387,7 +387,7 @@ describe('a path of the shop’s host: the Worker under shop.localhost/tokengate
   it('answers nothing outside its base path', async () => {
     // (Its static files at the root stay with the asset layer; in production the route sends only
     // /tokengate/* to the Worker, so they are never reachable there.)
-    for (const path of ['/link/instacart/status', '/token/instacart', '/session/probe', '/api/instacart/v2/fulfillment/stores']) {
+    for (const path of ['/healthz', '/link/instacart/status', '/token/instacart', '/session/probe', '/api/instacart/v2/fulfillment/stores']) {
       expect((await fetch(`${stack.origin}${path}`)).status, path).toBe(404);
     }
     expect((await fetch(`${stack.origin}/tokengate/link/instacart/status`)).status).toBe(200);

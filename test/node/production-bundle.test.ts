@@ -16,6 +16,8 @@ interface Bundle {
   code: string;
   bytes: number;
   gzipBytes: number;
+  /** What wrangler printed: the bindings and vars the deploy would carry. */
+  output: string;
 }
 const load = <T>(path: string): Promise<T> => import(/* @vite-ignore */ new URL(path, import.meta.url).href) as Promise<T>;
 
@@ -72,6 +74,16 @@ describe('the production Worker ships product code only (row 22)', () => {
   };
   it('--env production: no demo credential, no dev key, no sandbox module', () => scan('--env production'));
   it('the top level (no --env): no demo credential, no dev key, no sandbox module', () => scan('the top level (no --env)'));
+
+  it('a deploy without --env ships no origins, so it fails closed instead of running the sandbox exception (row 27)', () => {
+    const top = bundles.get('the top level (no --env)')!.output;
+    // The deploy's bindings are listed; none is an origin, loopback or not: the Worker's configuration
+    // check then refuses every request (PUBLIC_ORIGIN is required), and the sandbox exception never runs.
+    expect(top).toContain('env.VENDORS');
+    expect(top).not.toMatch(/env\.(?:PUBLIC_ORIGIN|ALLOWED_ORIGINS|SANDBOX_ORIGIN)\b/);
+    expect(top).not.toMatch(/127\.0\.0\.1|localhost/);
+    expect(bundles.get('--env production')!.output).toMatch(/env\.PUBLIC_ORIGIN \("https:\/\/edge\.example"\)/);
+  });
 
   it('is smaller than the 203 kB (48.7 kB gzip) that carried the sandbox', () => {
     const production = bundles.get('--env production')!;

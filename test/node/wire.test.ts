@@ -102,6 +102,63 @@ describe('the Worker on the wire (wrangler dev)', () => {
     expect(workerdRss(stack!.pid) - before).toBeLessThan(TOTAL);
   }, 60_000);
 
+  it('injected faults, 413s and a client gone mid-body leave no uncaught error and no "unhandled" 500 in the console (issue 21)', async () => {
+    const from = stack!.log().length;
+    const origin = 'http://127.0.0.1:8787';
+    const browserHeaders = { origin, 'x-tokengate-csrf': '1', 'content-type': 'application/octet-stream' };
+    const arm = (vendor: string, fault: string): Promise<Response> =>
+      fetch(`${stack!.sandboxUrl}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vendor, fault, count: 1 }) });
+    // A 503 and an HTML page at the token endpoint, each answered before the sandbox read the request body.
+    for (const [vendor, fault, path] of [['instabox', '5xx', '/api/instabox/v2/orders'], ['instellix', 'html', '/api/instellix/api/v1/shipments']] as const) {
+      expect((await arm(vendor, fault)).status).toBe(204);
+      await (await fetch(`${stack!.url}${path}`)).text();
+    }
+    // A 413 by Content-Length and one counted while streaming.
+    const declared = await new Promise<number>((resolve, reject) => {
+      const request = http.request(`${stack!.url}/api/echo/headers`, { method: 'POST', headers: { ...browserHeaders, 'content-length': String(2 * 1024 * 1024) } }, (response) => {
+        response.resume();
+        request.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.write(Buffer.alloc(64 * 1024, 0x61));
+    });
+    expect(declared).toBe(413);
+    expect((await streamUpload(`${stack!.url}/api/echo/headers`, browserHeaders)).status).toBe(413);
+    // A client that sends part of a chunked body and goes away.
+    await new Promise<void>((resolve) => {
+      const request = http.request(`${stack!.url}/api/echo/headers`, { method: 'POST', headers: { ...browserHeaders, 'transfer-encoding': 'chunked' } });
+      request.on('error', () => undefined);
+      request.write(Buffer.alloc(1024));
+      setTimeout(() => {
+        request.destroy();
+        resolve();
+      }, 300);
+    });
+    // The console gets its lines a moment after the answers; a healthy answer after that closes the window.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await fetch(`${stack!.url}/healthz`)).status).toBe(200);
+    const lines = stack!.log().slice(from).split('\n');
+    expect(lines.filter((line) => /Uncaught|"at":"unhandled"/.test(line))).toEqual([]);
+  }, 60_000);
+
+  it('a public Host on the local sandbox’s Worker gets the production behaviour: /status and POST /reset need the key (row 27)', async () => {
+    const ask = (path: string, method: string, host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const request = http.request(`${stack!.url}${path}`, { method, headers: { host, 'content-type': 'application/json' } }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on('error', reject);
+        request.end(method === 'POST' ? '{}' : undefined);
+      });
+    expect(await ask('/status', 'GET', 'tokengate.acme.workers.dev')).toBe(401);
+    expect(await ask('/reset/instabox', 'POST', 'tokengate.acme.workers.dev')).toBe(401);
+    // The same requests on the loopback host: the local sandbox's demo panel and its reset.
+    expect(await ask('/status', 'GET', new URL(stack!.url).host)).toBe(200);
+    expect(await ask('/reset/instabox', 'POST', new URL(stack!.url).host)).toBe(200);
+  });
+
   it('a cross-site navigation to /link/*/start mints no session (row 24)', async () => {
     const answer = await fetch(`${stack!.url}/link/instacart/start`, { redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
     expect(answer.status).toBe(303);

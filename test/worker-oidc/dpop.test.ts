@@ -4,6 +4,8 @@ import { dpopAth } from 'tokengate';
 import { TokenCoordinator } from '../../worker/coordinator.js';
 import { open, parseKeyRing } from '../../worker/crypto.js';
 import { dpopKeyName, loadDpopKey } from '../../worker/dpop-key.js';
+import type { Env } from '../../worker/env.js';
+import { coordinator } from '../../worker/token-cache.js';
 import { REQUEST_LOG_PATH } from '../conformance/request-log.js';
 import { cookieOf, link, ORIGIN, worker } from './helpers.js';
 
@@ -16,7 +18,6 @@ const provided = inject as unknown as (key: 'oidcIssuer' | 'oidcNonceIssuer' | '
 const issuer = provided('oidcIssuer');
 const nonceIssuer = provided('oidcNonceIssuer');
 const ring = parseKeyRing((env as unknown as { TOKENGATE_KEYS: string }).TOKENGATE_KEYS);
-const namespace = (env as unknown as { COORDINATOR: DurableObjectNamespace<TokenCoordinator> }).COORDINATOR;
 
 interface Logged {
   method: string;
@@ -36,7 +37,8 @@ const proofOf = (jwt: string) => {
 };
 
 const browser = (session: string) => ({ cookie: session, origin: ORIGIN, 'x-tokengate-csrf': '1' });
-const sessionStub = (session: string) => namespace.get(namespace.idFromName(`session:${session.split('=')[1]!}`));
+/** A session's Durable Object, found as the Worker finds it (a keyed hash of the id names it). */
+const sessionStub = (session: string) => coordinator(env as unknown as Env, { kind: 'session', vendor: 'oidc-dpop', session: session.split('=')[1]! });
 
 /** Links `vendor` the BFF way and answers the session cookie and what the server saw meanwhile. */
 async function linkedSession(vendor: string, at = issuer): Promise<{ session: string; seen: Logged[] }> {
@@ -115,7 +117,7 @@ describe('DPoP in the Worker at oidc-provider', () => {
   it('the key is sealed at rest, survives a restarted object, cannot be exported, and unlink forgets it', async () => {
     const { session, seen } = await linkedSession('oidc-dpop');
     const bound = proofOf(seen.find((r) => r.path === '/token')!.dpop!).header.jwk;
-    const stub = sessionStub(session);
+    const stub = await sessionStub(session);
     const name = dpopKeyName('oidc-dpop');
     const { raw, restartedJwk, exportable } = await runInDurableObject(stub, async (_instance: TokenCoordinator, state) => {
       const raw = (await state.storage.get<string>(name))!;
@@ -142,7 +144,7 @@ describe('DPoP in the Worker at oidc-provider', () => {
 
   it('the object signs only for its DPoP vendor’s API', async () => {
     const { session } = await linkedSession('oidc-dpop');
-    const outcomes = await runInDurableObject(sessionStub(session), async (instance: TokenCoordinator) => [
+    const outcomes = await runInDurableObject(await sessionStub(session), async (instance: TokenCoordinator) => [
       await instance.dpopProof('oidc-dpop', 'GET', 'https://elsewhere.example/me', 'a-token'),
       await instance.dpopProof('oidc', 'GET', `${issuer}/me`, 'a-token'),
     ]);
@@ -151,7 +153,7 @@ describe('DPoP in the Worker at oidc-provider', () => {
 
   it('ath is the SHA-256 of the token the call carries (checked against a proof the object signs)', async () => {
     const { session } = await linkedSession('oidc-dpop');
-    const proof = await runInDurableObject(sessionStub(session), (instance: TokenCoordinator) => instance.dpopProof('oidc-dpop', 'GET', `${issuer}/me?x=1#f`, 'a-token'));
+    const proof = await runInDurableObject(await sessionStub(session), (instance: TokenCoordinator) => instance.dpopProof('oidc-dpop', 'GET', `${issuer}/me?x=1#f`, 'a-token'));
     if (!proof.ok) throw new Error(proof.code);
     expect(proofOf(proof.value).payload).toMatchObject({ htm: 'GET', htu: `${issuer}/me`, ath: await dpopAth('a-token') });
   });

@@ -57,6 +57,22 @@ describe('what the Worker discloses (row 27)', () => {
     expect((await call('/status')).status).toBe(200);
   });
 
+  it('a non-loopback Host on a sandbox Worker gets 401: /status and POST /reset need the key (row 27)', async () => {
+    // The development configuration (loopback SANDBOX_ORIGIN and PUBLIC_ORIGIN), reached by a public name.
+    const at = (path: string, init: RequestInit = {}): Promise<Response> => worker.fetch(new Request(`https://tokengate.acme.workers.dev${path}`, init), real as never);
+    for (const headers of [{}, browser()]) {
+      const status = await at('/status', { headers });
+      expect(status.status).toBe(401);
+      expect(await status.text()).not.toContain('/v2/orders');
+      expect((await at('/reset/instabox', { method: 'POST', headers })).status).toBe(401);
+    }
+    const key = { 'x-tokengate-key': String(real['TOKENGATE_API_KEY']) };
+    expect((await at('/status', { headers: key })).status).toBe(200);
+    expect((await at('/reset/instabox', { method: 'POST', headers: key })).status).toBe(200);
+    // On the loopback host the sandbox exception still holds, for a same-origin call.
+    expect((await call('/reset/instabox', { method: 'POST', headers: browser() })).status).toBe(200);
+  });
+
   it('preflights only for allow-listed method + path pairs', async () => {
     const ask = (path: string, method: string): Promise<Response> =>
       call(path, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': method, 'access-control-request-headers': 'x-tokengate-csrf' } });

@@ -1,4 +1,9 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import { parseKeyRing } from '../../worker/crypto.js';
+import type { Env } from '../../worker/env.js';
+import { storageStore } from '../../worker/storage-store.js';
+import { coordinator } from '../../worker/token-cache.js';
 
 /** The Worker under test, called in-process with real KV and Durable Object bindings. */
 const worker = (exports as unknown as { default: { fetch(input: string | Request, init?: RequestInit): Promise<Response> } }).default;
@@ -75,4 +80,40 @@ export async function linkBff(extra: Record<string, string> = {}): Promise<strin
 /** A production-style Instabox vendor entry (its real API, a client id, the secret's name), fresh each call. */
 export function instaboxVendor(routes: { method: string; path: string; access: string }[] = [{ method: 'GET', path: '/v2/orders', access: 'public' }]): Record<string, unknown> {
   return { profile: 'instabox', options: { clientId: 'id' }, secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' }, routes };
+}
+
+/**
+ * BFF-links the standard OAuth 2.0 server through its consent page (as a shopper pressing Allow). With
+ * `session` (a Cookie header naming a linked session), the start carries it: a re-link of that session.
+ * Answers the session's Cookie header and where the callback sent the browser.
+ */
+export async function linkOauth2(session?: string): Promise<{ cookie: string; location: string }> {
+  const start = await call('/link/oauth2/start', { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', ...(session === undefined ? {} : { cookie: session }) } });
+  if (start.status !== 303) throw new Error(`link start: ${start.status}`);
+  const authorize = new URL(start.headers.get('location')!);
+  const linkCookie = cookieHeader(setCookies(start).filter((c) => c.name === '__Host-tg_link'));
+  const consent = await fetch(authorize, { method: 'POST', redirect: 'manual', body: new URLSearchParams([...authorize.searchParams, ['decision', 'allow']]) });
+  if (consent.status !== 303) throw new Error(`consent: ${consent.status}`);
+  const back = new URL(consent.headers.get('location')!);
+  const callback = await call(`${back.pathname}${back.search}`, { headers: { cookie: [linkCookie, session].filter(Boolean).join('; ') } });
+  if (callback.status !== 303) throw new Error(`link callback: ${callback.status}`);
+  return { cookie: cookieHeader(setCookies(callback).filter((c) => c.name === '__Host-tg_session')), location: callback.headers.get('location')! };
+}
+
+/** A session's linked token set at `vendor`, read from its Durable Object the way the Worker reads it. */
+export async function heldTokens(cookie: string, vendor = 'oauth2'): Promise<{ accessToken: string; refreshToken?: string } | undefined> {
+  const session = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+  const bindings = env as unknown as Env & { TOKENGATE_KEYS: string };
+  return runInDurableObject(await coordinator(bindings, { kind: 'session', vendor, session }), (_instance, state) => storageStore(state.storage, parseKeyRing(bindings.TOKENGATE_KEYS)).get(`tokens:${vendor}`));
+}
+
+/** The standard server's introspection (RFC 7662) of `token`, asked with the Worker's client credentials. */
+export async function introspect(token: string): Promise<{ active: boolean }> {
+  const secret = (env as unknown as Record<string, string>)['OAUTH2_CLIENT_SECRET']!;
+  const answer = await fetch(`${SANDBOX}/oauth2/introspect`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${btoa(`sandbox-oauth2-client:${secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  return (await answer.json()) as { active: boolean };
 }

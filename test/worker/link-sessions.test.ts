@@ -6,6 +6,10 @@ import { browser, call, cookieHeader, linkBff, sandboxStats, setCookies } from '
 
 const me = (cookie: string): Promise<Response> => call('/api/instacart/v2/fulfillment/users/self', { headers: browser({ cookie }) });
 
+/** `name=value; …` back into its pairs. */
+const setCookieEntries = (header: string): [string, string][] =>
+  header.split('; ').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
+
 async function startLink(vendor: string): Promise<{ location: URL; cookie: string }> {
   const start = await call(`/link/${vendor}/start`, { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate' } });
   expect(start.status).toBe(303);
@@ -34,21 +38,35 @@ describe('linked sessions under cross-site attack (row 24)', () => {
 
   it('a wrong-state callback, then the right one still completes', async () => {
     const { location, cookie } = await startLink('instacart');
+    // The browser's cookie jar: every answer's Set-Cookie is applied to it, as a browser would.
+    const jar = new Map(setCookieEntries(cookie));
+    const send = async (url: URL): Promise<Response> => {
+      const answer = await call(`${url.pathname}${url.search}`, { headers: { cookie: cookieHeader([...jar].map(([name, value]) => ({ name, value }))) } });
+      for (const set of setCookies(answer)) {
+        if (set.attributes.get('max-age') === '0') jar.delete(set.name);
+        else jar.set(set.name, set.value);
+      }
+      return answer;
+    };
     const before = (await sandboxStats()).tokenRequests['instacart']!;
     const forged = new URL(location);
     forged.searchParams.set('state', 'forged-by-another-site');
-    const wrong = await call(`${forged.pathname}${forged.search}`, { headers: { cookie } });
+    const wrong = await send(forged);
     expect(wrong.status).toBe(400);
     await expect(wrong.json()).resolves.toMatchObject({ reason: 'ERR_STATE_MISMATCH' });
+    // Neither clears nor replaces the transaction cookie.
+    expect(wrong.headers.getSetCookie()).toEqual([]);
     forged.searchParams.delete('state');
-    const missing = await call(`${forged.pathname}${forged.search}`, { headers: { cookie } });
+    const missing = await send(forged);
     await expect(missing.json()).resolves.toMatchObject({ reason: 'ERR_STATE_MISSING' });
+    expect(missing.headers.getSetCookie()).toEqual([]);
     expect((await sandboxStats()).tokenRequests['instacart']! - before).toBe(0);
 
-    const right = await call(`${location.pathname}${location.search}`, { headers: { cookie } });
+    const right = await send(location);
     expect(right.status).toBe(303);
     expect(right.headers.get('location')).toBe('/?linked=instacart');
-    // And it is used once: the replay finds nothing.
+    expect(jar.has('__Host-tg_session')).toBe(true);
+    // And it is used once: the replay (with the cookie it had) finds nothing.
     const replay = await call(`${location.pathname}${location.search}`, { headers: { cookie } });
     await expect(replay.json()).resolves.toMatchObject({ reason: 'ERR_NO_TRANSACTION' });
   });

@@ -40,7 +40,7 @@ describe('unlink reaches every isolate', () => {
     const current = await getAccessToken(bindings, { keys: parseKeyRing(bindings.TOKENGATE_KEYS) } as never, credential);
     if (!current.ok) throw new Error(current.code);
     // Another isolate unlinks: it talks to the session's Durable Object, not to this isolate's memory.
-    await coordinator(bindings, credential).unlink('instacart', key);
+    await (await coordinator(bindings, credential)).unlink('instacart', key);
     await stale.set(key, { ...current.value, expiresAt: Date.now() + 3_600_000 });
     const after = await me();
     expect(after.status).toBe(401);

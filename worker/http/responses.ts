@@ -19,11 +19,6 @@ export function errorResponse(status: number, error: string, message: string, he
   return json({ error, message, ...extra }, status, headers);
 }
 
-/** 413 for a request body over `max` bytes (SECURITY row 20). */
-export function bodyTooLarge(max: number, headers: Headers = new Headers()): Response {
-  return errorResponse(413, 'body_too_large', `Request bodies here are limited to ${max} bytes`, headers);
-}
-
 /** 429 with Retry-After (seconds), for the Worker's own rate limits (SECURITY row 19). */
 export function tooManyRequests(retryAfter: number, headers: Headers = new Headers()): Response {
   headers.set('retry-after', String(retryAfter));

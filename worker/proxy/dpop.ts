@@ -16,9 +16,10 @@ const nonces = new Map<string, string>();
  * retried once with the server's nonce, never in a loop (the core's `dpopFetch`).
  */
 export function sendWithDpop(env: Env, config: Config, credential: Credential, url: string, init: RequestInit): Promise<Response> {
+  // Named once per call (a keyed hash of a session's id): every proof of the call goes to that object.
   const stub = coordinator(env, credential);
   const proof: DPoP['proof'] = async (method, target, { accessToken, nonce } = {}) => {
-    const outcome = await stub.dpopProof(credential.vendor, method, String(target), accessToken ?? '', nonce);
+    const outcome = await (await stub).dpopProof(credential.vendor, method, String(target), accessToken ?? '', nonce);
     if (!outcome.ok) throw new TokenGateError(outcome.code, outcome.message);
     return outcome.value;
   };

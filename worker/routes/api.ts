@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'tokengate';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
-import { readCappedBody } from '../http/body.js';
-import { bodyTooLarge, errorResponse } from '../http/responses.js';
+import { bodyRefused, readCappedBody } from '../http/body.js';
+import { errorResponse } from '../http/responses.js';
 import { log } from '../log.js';
 import { checkProxyPath, ProxyPathError } from '../proxy/path.js';
 import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/cors.js';
@@ -79,7 +79,7 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
     const read = await readCappedBody(request, MAX_BODY);
-    if (!read.ok) return bodyTooLarge(MAX_BODY, cors());
+    if (!read.ok) return bodyRefused(read.reason, MAX_BODY, cors());
     body = read.bytes;
   }
 

@@ -3,9 +3,10 @@ import { authorizeSandboxUser } from 'tokengate/profiles';
 import type { Config, VendorRuntime } from '../config.js';
 import type { Env } from '../env.js';
 import { clearHostCookie, parseCookies, serializeHostCookie } from '../http/cookies.js';
-import { readCappedBody } from '../http/body.js';
-import { bodyTooLarge, errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
+import { bodyRefused, readCappedBody } from '../http/body.js';
+import { errorResponse, json, LINK_COOKIE, LINK_COOKIE_NAME, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
+import { mintedSession } from '../object-names.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { checkBrowserCsrf } from '../proxy/cors.js';
 import { limitedAnswer } from '../rate-limits.js';
@@ -24,9 +25,6 @@ function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined
     return undefined;
   }
 }
-
-/** A login transaction waits this long for its callback (seconds). */
-const LINK_MAX_AGE = 600;
 
 export interface LinkContext {
   env: Env;
@@ -51,7 +49,7 @@ export function mediatedRedirectUriOf(config: Config): string {
 /** Longest `return_to` kept; a page path with its query is far shorter. */
 const MAX_RETURN_TO = 1024;
 /** Query parameters the callback puts on the return page: dropped from a kept path, so they never pile up. */
-const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor'];
+const OUTCOME_PARAMS = ['linked', 'link_error', 'vendor', 'replaced'];
 
 /** Where `return_to` may point besides paths of the Worker's own origin. */
 export interface ReturnOptions {
@@ -117,6 +115,13 @@ function redirect(location: string, cookies: string[] = []): Response {
 export async function handleLink(request: Request, ctx: LinkContext, vendorName: string, action: string): Promise<Response> {
   const vendor = ctx.config.vendors.get(vendorName);
   if (vendor === undefined || vendor.link === undefined) return errorResponse(404, 'unknown_vendor', 'Account linking is not configured for this vendor');
+  // A vendor configured for one linking mode refuses the other's actions before they cost anything (row 18).
+  const otherMode = vendor.link.mode === 'mediated' ? action === 'start' : vendor.link.mode === 'bff' && action === 'authorize';
+  if (otherMode) {
+    const how = vendor.link.mode === 'bff' ? `links the BFF way only (/link/${vendor.name}/start)` : `links the token-mediating way only (/token/${vendor.name})`;
+    if (request.method === 'GET') return redirect(backTo('/', { link_error: 'ERR_LINK_MODE', vendor: vendor.name }));
+    return errorResponse(403, 'link_mode', `${vendor.name} ${how}`);
+  }
   // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19); `status`
   // is a read the demo's page makes on every load, counted with `/status`.
   if (action !== 'config') {
@@ -135,7 +140,7 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
     case 'POST unlink':
       return unlink(request, ctx, vendor);
     case 'GET config':
-      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}${ctx.config.basePath}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true });
+      return json({ vendor: vendor.name, clientId: vendor.profile.clientId, scope: vendor.link.scope ?? null, redirectUri: mediatedRedirectUriOf(ctx.config), tokenUrl: `${ctx.config.publicOrigin}${ctx.config.basePath}/token/${vendor.name}`, authorizeUrl: vendor.profileName === 'instacart' ? null : (vendor.profile.authorizeUrl ?? null), issuer: vendor.profile.issuer ?? null, requireIss: vendor.profile.requireIss === true, modes: vendor.link.mode === undefined ? ['bff', 'mediated'] : [vendor.link.mode] });
     case 'POST authorize':
       return mediatedAuthorize(request, ctx, vendor);
     default:
@@ -181,7 +186,9 @@ async function startFromPage(request: Request, ctx: LinkContext, vendor: VendorR
 
 /** Makes the login transaction and keeps it in the session's Durable Object. */
 async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<{ location: string; cookie: string } | { failed: string; returnTo: string }> {
-  const session = sessionOf(request) ?? newSessionId();
+  // A browser that starts again before its callback keeps its one pending session (the transaction
+  // cookie names it), so restarting mints no new Durable Object; each pending link expires (row 24).
+  const session = sessionOf(request) ?? pendingSessionOf(request) ?? mintedSession(newSessionId());
   const redirectUri = redirectUriOf(ctx.config, vendor.name);
   const scope = vendor.link?.scope?.split(' ').filter(Boolean);
   const returnTo = returnPathOf(new URL(request.url).searchParams.get('return_to'), ctx.config.publicOrigin, { storefrontOrigins: ctx.config.allowedOrigins, basePath: ctx.config.basePath });
@@ -197,45 +204,58 @@ async function begin(request: Request, ctx: LinkContext, vendor: VendorRuntime):
     return { failed: code, returnTo };
   }
   if ('ok' in link) return { failed: link.code, returnTo };
-  await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).beginLink(vendor.name, {
+  await (await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session })).beginLink(vendor.name, {
     state: link.state,
     codeVerifier: link.codeVerifier,
     redirectUri,
     createdAt: Date.now(),
+    expiresAt: Date.now() + ctx.config.linkMaxAge * 1000,
     ...(returnTo === '/' ? {} : { returnTo }),
   });
   log({ at: 'link.start', vendor: vendor.name });
-  return { location: link.url, cookie: serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: LINK_MAX_AGE }) };
+  return { location: link.url, cookie: serializeHostCookie(LINK_COOKIE_NAME, session, { sameSite: 'Lax', maxAge: ctx.config.linkMaxAge }) };
+}
+
+/** The session a pending link's transaction cookie names (the `Lax` `__Host-tg_link`). */
+function pendingSessionOf(request: Request): string | undefined {
+  return parseCookies(request.headers.get('cookie')).get(LINK_COOKIE);
 }
 
 async function callback(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
-  const session = parseCookies(request.headers.get('cookie')).get(LINK_COOKIE);
+  const session = pendingSessionOf(request);
   const clearLink = clearHostCookie(LINK_COOKIE_NAME, 'Lax');
   if (session === undefined) {
     log({ at: 'link.callback', vendor: vendor.name, outcome: 'no_transaction_cookie' });
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo('/', { link_error: 'ERR_NO_TRANSACTION', vendor: vendor.name }), [clearLink]);
-    return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again', new Headers({ 'set-cookie': clearLink }));
+    // No cookie came, so there is none to clear: a cookie the browser withheld (a cross-site request) stays as it is.
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo('/', { link_error: 'ERR_NO_TRANSACTION', vendor: vendor.name }));
+    return errorResponse(400, 'no_link_in_progress', 'This browser has no account link in progress; start again');
   }
   const url = new URL(request.url);
   // Rebuild the callback URL on the configured origin: the Host header is never trusted.
   const callbackUrl = `${ctx.config.publicOrigin}${url.pathname}${url.search}`;
   const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-  const outcome = await coordinator(ctx.env, credential).completeLink(vendor.name, callbackUrl);
-  log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code });
+  const outcome = await (await coordinator(ctx.env, credential)).completeLink(vendor.name, callbackUrl);
+  log({ at: 'link.callback', vendor: vendor.name, outcome: outcome.ok ? 'linked' : outcome.code, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) });
   if (!outcome.ok) {
-    const status = outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
-    const headers = new Headers({ 'set-cookie': clearLink });
+    const status = outcome.code === 'ERR_LINKED_MEDIATED' ? 409 : outcome.code === 'ERR_NO_TRANSACTION' || outcome.code.startsWith('ERR_STATE') || outcome.code.startsWith('ERR_ISSUER') || outcome.code === 'ERR_REDIRECT_URI_MISMATCH' ? 400 : 502;
+    // A callback without the transaction's state is not its answer: anyone can send one (a page of
+    // another site navigating here carries the Lax cookie). It leaves the pending link (coordinator)
+    // and the cookie that names it, so the shopper's real callback still completes (row 24).
+    const forged = outcome.code.startsWith('ERR_STATE');
+    const cleared = forged ? [] : [clearLink];
+    const headers = new Headers(forged ? {} : { 'set-cookie': clearLink });
     // A page the person can act on: the demo reads the code and explains it.
-    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), [clearLink]);
+    if (request.headers.get('accept')?.includes('text/html')) return redirect(backTo(outcome.returnTo, { link_error: outcome.code, vendor: vendor.name }), cleared);
     return errorResponse(status, 'link_failed', outcome.message, headers, { reason: outcome.code });
   }
-  return redirect(backTo(outcome.returnTo, { linked: vendor.name }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
+  // A re-link replaced the session's grant: `replaced` says whether the vendor revoked the old one (row 18).
+  return redirect(backTo(outcome.returnTo, { linked: vendor.name, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) }), [clearLink, serializeHostCookie(SESSION_COOKIE_NAME, session, { sameSite: 'Strict', maxAge: SESSION_MAX_AGE })]);
 }
 
 async function status(request: Request, ctx: LinkContext, vendor: VendorRuntime): Promise<Response> {
   const session = sessionOf(request);
   if (session === undefined) return json({ vendor: vendor.name, linked: false });
-  const state = await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true);
+  const state = await (await coordinator(ctx.env, { kind: 'session', vendor: vendor.name, session })).status(vendor.name, true);
   return json({ vendor: vendor.name, linked: state.held, tokenValid: state.cached, ...(state.expiresAt === undefined ? {} : { expiresAt: state.expiresAt }), tokenRequests: state.tokenRequests, ...(state.lastError ? { lastError: state.lastError } : {}) });
 }
 
@@ -245,7 +265,7 @@ async function unlink(request: Request, ctx: LinkContext, vendor: VendorRuntime)
   let outcome: UnlinkOutcome = { revocation: 'nothing_to_revoke' };
   if (session !== undefined) {
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(ctx.env, credential).unlink(vendor.name, await kvKeyOf(credential));
+    outcome = await (await coordinator(ctx.env, credential)).unlink(vendor.name, await kvKeyOf(credential));
     await forget(credential);
   }
   log({ at: 'link.unlink', vendor: vendor.name, revocation: outcome.revocation, ...('code' in outcome ? { code: outcome.code } : {}) });
@@ -261,7 +281,7 @@ async function mediatedAuthorize(request: Request, ctx: LinkContext, vendor: Ven
   if (checkBrowserCsrf(request, ctx.config.allowedOrigins) !== 'ok') return errorResponse(403, 'csrf', 'This call needs a same-origin request with X-Tokengate-CSRF: 1');
   if (vendor.profileName !== 'instacart') return errorResponse(404, 'not_found', 'Only the Instacart fulfillment sandbox authorizes through the Worker');
   const read = await readCappedBody(request, MAX_AUTHORIZE_BODY);
-  if (!read.ok) return bodyTooLarge(MAX_AUTHORIZE_BODY);
+  if (!read.ok) return bodyRefused(read.reason, MAX_AUTHORIZE_BODY);
   const body = parseJsonObject(read.bytes);
   const state = body?.['state'];
   const challenge = body?.['code_challenge'];

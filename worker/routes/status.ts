@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { isLoopbackOrigin, type Config } from '../config.js';
 import type { Env } from '../env.js';
 import { json } from '../http/responses.js';
 import { sessionOf } from '../session.js';
@@ -14,7 +14,7 @@ import { errorResponse } from '../http/responses.js';
  */
 export async function handleStatus(request: Request, env: Env, config: Config): Promise<Response> {
   // Outside the local sandbox it is an operator route: it names key-only routes, expiries and errors (row 27).
-  if (config.sandboxOrigin === undefined && operatorAccess(request, config) !== 'ok') {
+  if (!localSandbox(request, config) && operatorAccess(request, config) !== 'ok') {
     return errorResponse(401, 'invalid_api_key', 'This route needs a valid X-Tokengate-Key');
   }
   const session = sessionOf(request);
@@ -23,11 +23,11 @@ export async function handleStatus(request: Request, env: Env, config: Config): 
       vendor: vendor.name,
       profile: vendor.profileName,
       routes: vendor.allowlist.routes.map((route) => ({ method: route.method, path: route.path, access: route.access })),
-      app: await coordinator(env, { kind: 'app', vendor: vendor.name }).status(vendor.name),
+      app: await (await coordinator(env, { kind: 'app', vendor: vendor.name })).status(vendor.name),
       linkable: vendor.link !== undefined,
       linked:
         vendor.link !== undefined && session !== undefined
-          ? await coordinator(env, { kind: 'session', vendor: vendor.name, session }).status(vendor.name, true)
+          ? await (await coordinator(env, { kind: 'session', vendor: vendor.name, session })).status(vendor.name, true)
           : null,
     })),
   );
@@ -36,11 +36,21 @@ export async function handleStatus(request: Request, env: Env, config: Config): 
 }
 
 /**
- * May this request use an operator route? With the local sandbox (`SANDBOX_ORIGIN`, loopback only) a
- * same-origin browser call or a local script may; anywhere else only `X-Tokengate-Key`.
+ * Is this the local sandbox, seen from this machine? Loopback configuration (`SANDBOX_ORIGIN`, which
+ * config.ts accepts only with a loopback `PUBLIC_ORIGIN`) and a loopback request host, both: a Worker
+ * deployed with the development configuration and reached by a public name
+ * (`tokengate.acme.workers.dev`) gets the production behaviour (row 27).
+ */
+export function localSandbox(request: Request, config: Config): boolean {
+  return config.sandboxOrigin !== undefined && isLoopbackOrigin(new URL(request.url).origin);
+}
+
+/**
+ * May this request use an operator route? On the local sandbox ({@link localSandbox}) a same-origin
+ * browser call or a local script may; anywhere else only `X-Tokengate-Key`.
  */
 export function operatorAccess(request: Request, config: Config): 'ok' | 'key' | 'csrf' {
-  if (config.sandboxOrigin !== undefined) return checkBrowserCsrf(request, config.allowedOrigins) === 'ok' ? 'ok' : 'csrf';
+  if (localSandbox(request, config)) return checkBrowserCsrf(request, config.allowedOrigins) === 'ok' ? 'ok' : 'csrf';
   const presented = request.headers.get('x-tokengate-key');
   return presented !== null && config.apiKey !== undefined && timingSafeEqual(presented, config.apiKey) ? 'ok' : 'key';
 }
@@ -58,7 +68,7 @@ export async function handleReset(request: Request, env: Env, config: Config, ve
   if (access === 'csrf') return errorResponse(403, 'csrf', 'Browser calls need an allowed Origin and the X-Tokengate-CSRF: 1 header');
   if (!config.vendors.has(vendorName)) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured');
   const credential = { kind: 'app', vendor: vendorName } as const;
-  await coordinator(env, credential).reset(vendorName, await kvKeyOf(credential));
+  await (await coordinator(env, credential)).reset(vendorName, await kvKeyOf(credential));
   await forget(credential);
   return json({ reset: vendorName });
 }

@@ -1,8 +1,9 @@
-import type { IssuedToken, Outcome } from '../coordinator.js';
-import { readCappedBody } from '../http/body.js';
+import type { IssuedToken, Outcome, ReplacedGrant } from '../coordinator.js';
+import { bodyProblemAnswer, readCappedBody } from '../http/body.js';
 import { serializeHostCookie } from '../http/cookies.js';
 import { json, SESSION_COOKIE_NAME } from '../http/responses.js';
 import { log } from '../log.js';
+import { mintedSession } from '../object-names.js';
 import { newSessionId, SESSION_MAX_AGE, sessionOf } from '../session.js';
 import { coordinator, kvKeyOf, type Credential } from '../token-cache.js';
 import { limitedAnswer } from '../rate-limits.js';
@@ -29,6 +30,8 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   if (request.method !== 'POST') return oauthError(405, 'invalid_request', 'Use POST');
   // A DPoP vendor's tokens are bound to a key that never leaves the Worker (RFC 9449): a page could not use one.
   if (vendor.dpop) return oauthError(400, 'invalid_request', `${vendor.name}'s tokens are bound to the Worker's DPoP key; link this vendor with /link/${vendor.name}/start (the Worker calls it for the page)`);
+  // A vendor configured BFF-only (`link.mode = "bff"`): no token of it ever goes to a page (row 18).
+  if (vendor.link.mode === 'bff') return oauthError(400, 'invalid_request', `${vendor.name} links the BFF way only; link it with /link/${vendor.name}/start (the Worker calls it for the page)`);
   // Each call may cost a token request authenticated with the client secret (row 19).
   const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
   if (limited !== undefined) return limited;
@@ -39,31 +42,34 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   if (type !== 'application/x-www-form-urlencoded') return oauthError(400, 'invalid_request', 'Send application/x-www-form-urlencoded');
   // Bytes, capped while they stream, then decode: .text() on a form body makes workerd warn.
   const read = await readCappedBody(request, MAX_TOKEN_BODY);
-  if (!read.ok) return oauthError(413, 'invalid_request', `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes`);
+  if (!read.ok) {
+    const problem = bodyProblemAnswer(read.reason, MAX_TOKEN_BODY);
+    return oauthError(problem.status, 'invalid_request', problem.status === 413 ? `Token request bodies are limited to ${MAX_TOKEN_BODY} bytes` : problem.message);
+  }
   const form = new URLSearchParams(new TextDecoder().decode(read.bytes));
   const grant = form.get('grant_type');
   const existing = sessionOf(request);
 
   let session = existing;
-  let outcome: Outcome<IssuedToken>;
+  let outcome: Outcome<IssuedToken> & { replaced?: ReplacedGrant };
   if (grant === 'authorization_code') {
     const code = form.get('code');
     const codeVerifier = form.get('code_verifier');
     const redirectUri = form.get('redirect_uri');
     if (!code || !codeVerifier || redirectUri === null) return oauthError(400, 'invalid_request', 'code, code_verifier and redirect_uri are required');
     if (redirectUri !== mediatedRedirectUriOf(config)) return oauthError(400, 'invalid_grant', 'redirect_uri is not the configured one');
-    session ??= newSessionId();
+    session ??= mintedSession(newSessionId());
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
-    outcome = await coordinator(env, credential).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
+    outcome = await (await coordinator(env, credential)).exchangeCode(vendor.name, { code, codeVerifier, redirectUri });
   } else if (grant === 'refresh_token') {
     if (session === undefined) return oauthError(400, 'invalid_grant', 'No linked session in this browser');
     const credential: Credential = { kind: 'session', vendor: vendor.name, session };
     // Only a session linked the token-mediating way; a BFF link is refused before any vendor call (row 18).
-    outcome = await coordinator(env, credential).mediatedToken(vendor.name, await kvKeyOf(credential));
+    outcome = await (await coordinator(env, credential)).mediatedToken(vendor.name, await kvKeyOf(credential));
   } else {
     return oauthError(400, 'unsupported_grant_type', 'Only authorization_code and refresh_token are offered here');
   }
-  log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code });
+  log({ at: 'token', vendor: vendor.name, grant: grant ?? '', outcome: outcome.ok ? 'ok' : outcome.code, ...(outcome.replaced === undefined ? {} : { replaced: outcome.replaced }) });
   if (!outcome.ok) {
     if (outcome.code === 'ERR_LINKED_BFF') return oauthError(403, 'access_denied', outcome.message);
     const error = outcome.code === 'ERR_LINK_REQUIRED' || outcome.code === 'ERR_NOT_LINKED' || outcome.code === 'invalid_grant' ? 'invalid_grant' : outcome.code.startsWith('ERR_') ? 'server_error' : outcome.code;
@@ -78,6 +84,8 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
       token_type: token.tokenType,
       ...(token.expiresAt === undefined ? {} : { expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)) }),
       ...(token.scope === undefined ? {} : { scope: token.scope.join(' ') }),
+      // A re-link replaced the session's grant: whether the vendor revoked the old one (RFC 6749 §5.1 allows extra members).
+      ...(outcome.replaced === undefined ? {} : { replaced_grant: outcome.replaced }),
     },
     200,
     headers,
