@@ -14,6 +14,7 @@ import {
   type TokenSource,
 } from 'tokengate';
 import { loadConfig, type Config, type VendorRuntime } from './config.js';
+import { credentialLedger, type CredentialLedger, type CredentialRecord } from './credential-ledger.js';
 import { open, seal } from './crypto.js';
 import { dpopKeyName, loadDpopKey } from './dpop-key.js';
 import type { Env } from './env.js';
@@ -36,15 +37,13 @@ export interface IssuedToken {
 export type Failure = { ok: false; code: string; message: string; status?: number; retryAfter?: number };
 export type Outcome<T> = { ok: true; value: T } | Failure;
 
-export interface CredentialStatus {
+export interface CredentialStatus extends CredentialRecord {
   vendor: string;
   /** A token set is held (for a linked session: the account is linked, even if its access token has expired). */
   held: boolean;
   /** The held access token is still valid. */
   cached: boolean;
   expiresAt?: number;
-  tokenRequests: number;
-  lastError?: { code: string; message: string; at: number };
 }
 
 /**
@@ -102,7 +101,8 @@ const LINK_TTL = 10 * 60_000;
 export class TokenCoordinator extends DurableObject<Env> {
   #config: Config | undefined;
   readonly #sources = new Map<string, TokenSource>();
-  readonly #status = new Map<string, Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'>>();
+  /** Each credential's counters, last error and last success, in storage (worker/credential-ledger.ts). */
+  readonly #ledgers = new Map<string, CredentialLedger>();
   readonly #published = new Map<string, string>();
   /**
    * Credentials whose refresh token was refused (invalid_grant is terminal, row 6). An app credential's
@@ -131,13 +131,13 @@ export class TokenCoordinator extends DurableObject<Env> {
     return vendor;
   }
 
-  #statusOf(vendor: string): Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'> {
-    let status = this.#status.get(vendor);
-    if (status === undefined) {
-      status = { vendor, tokenRequests: 0 };
-      this.#status.set(vendor, status);
+  #ledgerOf(vendor: string): CredentialLedger {
+    let ledger = this.#ledgers.get(vendor);
+    if (ledger === undefined) {
+      ledger = credentialLedger(this.ctx.storage.kv, vendor);
+      this.#ledgers.set(vendor, ledger);
     }
-    return status;
+    return ledger;
   }
 
   /** This credential's DPoP key for a DPoP vendor; the first call loads it or makes and keeps it. */
@@ -186,7 +186,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       // Another call made it while the key loaded: one source per credential, always.
       const made = this.#sources.get(vendor);
       if (made !== undefined) return made;
-      const status = this.#statusOf(vendor);
+      const ledger = this.#ledgerOf(vendor);
       // When the vendor last answered a token request survives a restart of this object, so a new
       // instance keeps the vendor's minimum interval (instellix: 5 s) instead of polling at once.
       const answered = `answered:${vendor}`;
@@ -197,9 +197,7 @@ export class TokenCoordinator extends DurableObject<Env> {
         linked,
         ...(lastAnswerAt === undefined ? {} : { lastAnswerAt }),
         onTokenAnswer: (at) => this.ctx.storage.kv.put(answered, at),
-        onTokenRequest: () => {
-          status.tokenRequests++;
-        },
+        onTokenRequest: () => ledger.tokenRequest(),
       });
       this.#sources.set(vendor, source);
     }
@@ -279,7 +277,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       const tokens = await (await this.#source(vendor, linked)).getToken();
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
       if (!linked) await this.#publish(kvKey, tokens);
-      delete this.#statusOf(vendor).lastError;
+      this.#ledgerOf(vendor).success();
       return { ok: true, value: issued(tokens) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
@@ -315,7 +313,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       ...(known && error.status !== undefined ? { status: error.status } : {}),
       ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
     };
-    this.#statusOf(vendor).lastError = { code: failure.code, message: failure.message, at: Date.now() };
+    this.#ledgerOf(vendor).failure(failure.code, failure.message);
     return failure;
   }
 
@@ -359,6 +357,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       }
       // One use: of two callbacks with the right state, only the one that removes the transaction goes on (row 5).
       if (!(await this.ctx.storage.delete(key))) return { ...noTransaction, ...back };
+      this.#ledgerOf(vendor).tokenRequest();
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
       return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'bff'), ...back };
     } catch (error) {
@@ -372,7 +371,9 @@ export class TokenCoordinator extends DurableObject<Env> {
    */
   async exchangeCode(vendor: string, input: { code: string; codeVerifier: string; redirectUri: string }): Promise<Outcome<IssuedToken>> {
     try {
-      const tokens = await authorizationCodeGrant(await this.#profile(vendor), input);
+      const profile = await this.#profile(vendor);
+      this.#ledgerOf(vendor).tokenRequest();
+      const tokens = await authorizationCodeGrant(profile, input);
       return { ok: true, value: await this.#adoptLinked(vendor, tokens, 'mediated') };
     } catch (error) {
       return this.#failure(vendor, error);
@@ -386,6 +387,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
+    this.#ledgerOf(vendor).success();
     return issued(tokens);
   }
 
@@ -397,7 +399,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
-    this.#status.delete(vendor);
+    this.#ledgerOf(vendor).clear();
     this.#renewedAt.delete(vendor);
     await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
     await this.#dropDpop(vendor);
@@ -439,7 +441,8 @@ export class TokenCoordinator extends DurableObject<Env> {
     const dead = (await this.#deadOf(vendor, linked)) !== undefined;
     const valid = !dead && tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
     return {
-      ...this.#statusOf(vendor),
+      vendor,
+      ...this.#ledgerOf(vendor).read(),
       held: tokens !== undefined,
       cached: valid,
       ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
