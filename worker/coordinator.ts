@@ -14,6 +14,7 @@ import {
   type TokenSource,
 } from 'tokengate';
 import { loadConfig, type Config, type VendorRuntime } from './config.js';
+import { bindStoredTokens, credentialHash, logRefusedCredential } from './credential-binding.js';
 import { credentialLedger, type CredentialLedger, type CredentialRecord } from './credential-ledger.js';
 import { open, seal } from './crypto.js';
 import { dpopKeyName, loadDpopKey } from './dpop-key.js';
@@ -119,6 +120,8 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dpop = new Map<string, Promise<DPoP>>();
   /** Server nonces by origin (RFC 9449 §8, §9), shared by this object's token requests and proofs. */
   readonly #nonces = new Map<string, string>();
+  /** Vendors whose stored tokens were checked against the configured credential since this object started. */
+  readonly #bound = new Map<string, Promise<void>>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch);
@@ -253,8 +256,25 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, linked, kvKey);
   }
 
+  /**
+   * Once per object and vendor: tokens minted from secrets other than the configured ones are dropped
+   * (an app credential) or expired (a linked account), before anything is served (worker/credential-binding.ts).
+   */
+  #bind(vendor: string, linked: boolean): Promise<void> {
+    let bound = this.#bound.get(vendor);
+    if (bound === undefined) {
+      bound = bindStoredTokens(this.ctx.storage, this.#cfg().keys, this.#vendor(vendor), linked).then((changed) => {
+        if (changed) this.#sources.delete(vendor);
+      });
+      bound.catch(() => this.#bound.delete(vendor));
+      this.#bound.set(vendor, bound);
+    }
+    return bound;
+  }
+
   /** The refusal this credential is under, reading an app credential's from storage once. */
   async #deadOf(vendor: string, linked: boolean): Promise<Failure | undefined> {
+    await this.#bind(vendor, linked);
     if (!linked && !this.#deadLoaded.has(vendor)) {
       this.#deadLoaded.add(vendor);
       const stored = await this.ctx.storage.get<{ failure: Failure; credential: string }>(`dead:${vendor}`);
@@ -276,13 +296,14 @@ export class TokenCoordinator extends DurableObject<Env> {
     try {
       const tokens = await (await this.#source(vendor, linked)).getToken();
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
-      if (!linked) await this.#publish(kvKey, tokens);
+      if (!linked) await this.#publish(vendor, kvKey, tokens);
       this.#ledgerOf(vendor).success();
       return { ok: true, value: issued(tokens) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
       if (failure.code === ErrorCode.LINK_REQUIRED) {
         this.#dead.set(vendor, failure);
+        logRefusedCredential(this.#vendor(vendor), failure.code, !linked);
         if (!linked) await this.ctx.storage.put(`dead:${vendor}`, { failure, credential: await credentialHash(this.#vendor(vendor)) });
         this.#published.delete(kvKey);
         // The copy in KV is dead too: isolates must not keep sending it upstream.
@@ -293,10 +314,10 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   /** Copies a new access token (never the refresh token) to KV for the other isolates. */
-  async #publish(kvKey: string, tokens: TokenSet): Promise<void> {
+  async #publish(vendor: string, kvKey: string, tokens: TokenSet): Promise<void> {
     if (this.#published.get(kvKey) === tokens.accessToken) return;
     try {
-      await kvTokenStore(this.env.TOKENS, this.#cfg().keys).set(kvKey, issued(tokens));
+      await kvTokenStore(this.env.TOKENS, this.#cfg().keys, { context: await credentialHash(this.#vendor(vendor)) }).set(kvKey, issued(tokens));
       this.#published.set(kvKey, tokens.accessToken);
     } catch {
       // KV takes one write per second per key; a refused write only means isolates ask here once more.
@@ -314,6 +335,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
     };
     this.#ledgerOf(vendor).failure(failure.code, failure.message);
+    if (failure.code !== ErrorCode.LINK_REQUIRED) logRefusedCredential(this.#vendor(vendor), failure.code, true);
     return failure;
   }
 
@@ -381,6 +403,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<IssuedToken> {
+    await this.#bind(vendor, true);
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#renewedAt.delete(vendor);
@@ -448,12 +471,6 @@ export class TokenCoordinator extends DurableObject<Env> {
       ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     };
   }
-}
-
-/** SHA-256 of a vendor's secrets, as kept beside a refusal (never the secrets themselves). */
-async function credentialHash(vendor: VendorRuntime): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`tokengate-credential:${vendor.credential}`)));
-  return btoa(String.fromCharCode(...digest));
 }
 
 function issued(tokens: TokenSet): IssuedToken {
