@@ -323,11 +323,48 @@ describe('the storefront embed', () => {
     const started = new URL(page.url());
     expect(started.search).toBe('?cart=7');
     await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
-    await page.waitForURL(`${stack.origin}${started.pathname}?cart=7&linked=instacart`);
-    await bff.getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    await bff.getByRole('status').getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    // Back on the page it started from; the embed took its `?linked=instacart` out of the address.
+    await expect.poll(() => page.url(), { timeout: 5_000 }).toBe(`${stack.origin}${started.pathname}?cart=7`);
     // One link, one event, although the page has two elements for Instacart.
     await expect.poll(() => page.locator('#events li').allTextContents(), { timeout: 5_000 }).toEqual([expect.stringMatching(/^tokengate-linked: .*"mode":"bff"/)]);
     await linkedThenUnlink(page, bff, 'bff', '08-embed-bff-linked');
+    await context.close();
+  });
+
+  it('takes its outcome out of the address: a reload announces nothing again, and after an unlink says one state', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.origin}/embed/example.html?cart=7#basket`);
+    const bff = page.locator('tokengate-link[mode="bff"]');
+    await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
+    await bff.getByRole('status').getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    expect(new URL(page.url()).search).toBe('?cart=7');
+    await expect.poll(() => page.locator('#events li').allTextContents(), { timeout: 5_000 }).toHaveLength(1);
+
+    await page.reload();
+    // The status line (with the token's time left), and nothing else says it.
+    await bff.getByText(/^Your Instacart account is linked\./).waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(await bff.getByText(/account is linked/).count()).toBe(1);
+    // No second tokengate-linked, and the outcome line is not said again.
+    expect(await page.locator('#events li').allTextContents()).toEqual([]);
+    expect(await bff.locator('[part=message]').textContent()).toBe('');
+
+    await bff.getByRole('button', { name: 'Unlink Instacart' }).click();
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.reload();
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(await bff.getByText(/account is linked/).count()).toBe(0);
+
+    // An old address with the outcome in it: the Worker says not linked, so the element does too, once.
+    await page.goto(`${stack.origin}/embed/example.html?cart=7&linked=instacart`);
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(new URL(page.url()).search).toBe('?cart=7');
+    expect(await bff.getByText(/account is linked/).count()).toBe(0);
+    expect(await page.locator('#events li').allTextContents()).toEqual([]);
     await context.close();
   });
 
