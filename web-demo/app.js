@@ -96,8 +96,11 @@ function parts(target) {
   return target.tgParts;
 }
 
-/** Renders a Worker answer into `target`: status, words for a failure, and the body pretty-printed. */
-async function showResponse(target, response, started) {
+/**
+ * Renders a Worker answer into `target`: what was called (`label`, so answers of the several buttons
+ * that share the area are told apart), status, words for a failure, and the body pretty-printed.
+ */
+async function showResponse(target, response, started, label) {
   const ms = Math.round(performance.now() - started);
   const text = await response.text().catch(() => '');
   let body;
@@ -112,7 +115,7 @@ async function showResponse(target, response, started) {
   const { summary, details } = parts(target);
   fill(
     summary,
-    h('p', { class: `outcome ${ok ? 'ok' : 'error'}` }, h('strong', { text: `${response.status} ${response.statusText || (ok ? 'OK' : '')}`.trim() }), ` · ${ms} ms`),
+    h('p', { class: `outcome ${ok ? 'ok' : 'error'}` }, label ? `${label} → ` : '', h('strong', { text: `${response.status} ${response.statusText || (ok ? 'OK' : '')}`.trim() }), ` · ${ms} ms`),
     ok ? null : h('p', { class: 'explain', text: describeFailure(response.status, body, response.headers) }),
   );
   fill(details, shown ? h('pre', { tabindex: '0', 'aria-label': 'Response body' }, h('code', { text: shown })) : h('p', { class: 'muted', text: '(empty body)' }));
@@ -149,13 +152,17 @@ async function busy(button, target, label, task) {
 
 async function callApi(vendor, path, target, button) {
   const url = `/api/${encodeURIComponent(vendor)}${path}`;
+  // The area shows the latest call: a slow answer to an earlier button does not replace it.
+  const call = (target.tgLatestCall = (target.tgLatestCall ?? 0) + 1);
+  const latest = () => target.tgLatestCall === call;
   await busy(button, target, `Calling GET ${path}…`, async () => {
     const started = performance.now();
     try {
       const response = await fetch(url, { headers: { ...CSRF, accept: 'application/json' } });
-      await showResponse(target, response, started);
+      if (latest()) await showResponse(target, response, started, `GET ${path}`);
+      else await response.body?.cancel();
     } catch (error) {
-      showError(target, error);
+      if (latest()) showError(target, error);
     }
   });
   schedulePoll(0);
@@ -397,7 +404,12 @@ function linkCard(v) {
         // The "is linked" notice of a BFF return is no longer true.
         const notice = $('#notice');
         if (notice.dataset.vendor === vendor) notice.hidden = true;
-        showInfo(result, `Unlinked ${name}. The Worker dropped its tokens for your session. ${revocationWords(name, unlinked)}`);
+        showInfo(
+          result,
+          unlinked?.revocation === 'nothing_to_revoke'
+            ? `No ${name} account was linked in this browser: there was nothing to unlink.`
+            : `Unlinked ${name}. The Worker dropped its tokens for your session. ${revocationWords(name, unlinked)}`,
+        );
         await refreshLink(vendor);
       } catch (error) {
         showError(result, error);

@@ -91,6 +91,32 @@ describe('the web demo', () => {
     await context.close();
   });
 
+  it('the Echo card names the path of each answer, and a slow answer does not replace a newer one', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('article', { has: page.locator('#vendor-echo') });
+    const summary = card.locator('.result .summary');
+    // /slow outlasts the echo vendor's 2 s deadline (a 504); /etag, asked meanwhile, answers at once.
+    await card.getByRole('button', { name: /^Call GET \/slow/ }).click();
+    await card.getByRole('button', { name: /^Call GET \/etag/ }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^GET \/etag → 200/);
+    // Past the deadline, /slow's 504 has come back: the area still shows /etag's answer.
+    await page.waitForTimeout(3_000);
+    expect(await summary.textContent()).toMatch(/^GET \/etag → 200/);
+    await card.getByRole('button', { name: /^Call GET \/slow/ }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^GET \/slow → 504/);
+    await context.close();
+  });
+
+  it('unlink with nothing linked says there was nothing to unlink', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-instacart');
+    await card.getByRole('button', { name: /Unlink/ }).click();
+    await expect.poll(() => card.locator('.result').textContent(), { timeout: 15_000 }).toBe('No Instacart account was linked in this browser: there was nothing to unlink.');
+    await context.close();
+  });
+
   it('says "link your account first" before any link, in the same words as after an unlink', async () => {
     const context = await newContext();
     const page = await home(context);
