@@ -1,6 +1,7 @@
 // Builds the web demo's browser bundles with esbuild (ESM, minified, for browsers):
 //   web-demo/src/tokengate-browser.ts      → web-demo/dist/tokengate.js        (the core + mediated linking)
 //   web-demo/embed/src/tokengate-embed.ts  → web-demo/dist/tokengate-embed.js  (the storefront embed)
+//   web-demo/src/app.ts, callback.ts        → web-demo/dist/app.js, callback.js (the demo's two pages)
 // with code splitting: what both share, and what the embed loads only on use (its token-mediating mode),
 // goes to web-demo/dist/chunks/. Chunks of earlier builds are deleted after the new files are written
 // (never before: a running `npm start` keeps serving the current ones), so no stale chunk is served.
@@ -26,6 +27,9 @@ export const PRODUCTION_ASSETS = join(root, 'build', 'assets');
 const ENTRIES = {
   tokengate: join(root, 'web-demo', 'src', 'tokengate-browser.ts'),
   'tokengate-embed': join(root, 'web-demo', 'embed', 'src', 'tokengate-embed.ts'),
+  // The demo's own pages (index.html, callback.html), type-checked with web-demo/tsconfig.json.
+  app: join(root, 'web-demo', 'src', 'app.ts'),
+  callback: join(root, 'web-demo', 'src', 'callback.ts'),
 };
 
 /** Values that must never reach a browser bundle: the sandbox's demo secrets all contain this. */

@@ -61,7 +61,7 @@ describe('a fresh clone’s production deploy ships the embed and no demo page',
 
   it('ships no demo page, demo script, stylesheet or example storefront', () => {
     expect(dryRun.files.filter((file) => !file.startsWith('/dist/') || file.endsWith('.html'))).toEqual([]);
-    for (const demo of ['/index.html', '/app.js', '/messages.js', '/callback.js', '/callback.html', '/styles.css', '/embed/example.html', '/dist/tokengate.js']) {
+    for (const demo of ['/index.html', '/callback.html', '/styles.css', '/embed/example.html', '/dist/app.js', '/dist/callback.js', '/dist/tokengate.js']) {
       expect(dryRun.files).not.toContain(demo);
     }
   });

@@ -25,7 +25,7 @@
  * `::part(status)`, `::part(message)` and the `--tokengate-accent`, `--tokengate-on-accent`,
  * `--tokengate-error`, `--tokengate-focus` and `--tokengate-radius` custom properties (README, "3. Storefront embed").
  */
-import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
+import { describeCode, describeError, displayName, formatRemaining } from '../../src/messages.ts';
 import { call, linkStatus, probeSession, setWorkerBase, startBffLink, unlinkSession, workerOrigin, type SessionProblem } from '../../src/worker-client.ts';
 
 type Mediated = typeof import('../../src/mediated.ts');
