@@ -459,9 +459,10 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /** For the demo's live panel: whether a token is held, until when, how many requests, the last error. */
   async status(vendor: string, linked = false): Promise<CredentialStatus> {
-    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
-    // A refused credential's token is not served any more, whatever its expiry says.
+    // A refused credential's token is not served any more, whatever its expiry says. First: it also
+    // drops tokens minted from secrets other than the configured ones (worker/credential-binding.ts).
     const dead = (await this.#deadOf(vendor, linked)) !== undefined;
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
     const valid = !dead && tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
     return {
       vendor,
