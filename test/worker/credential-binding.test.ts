@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { TokenCoordinator, type CredentialStatus } from '../../worker/coordinator.js';
-import { browser, call } from './helpers.js';
+import { browser, call, cookieHeaderOf as cookieOf } from './helpers.js';
 
 // A token is served only while the credential it was minted from is the configured one
 // (worker/credential-binding.ts). A coordinator made over the same storage with other secrets is what
@@ -17,13 +17,6 @@ function statusWith(name: string, vendor: string, linked: boolean, secrets: Reco
     new TokenCoordinator(state, { ...(env as object), ...secrets } as never).status(vendor, linked),
   );
 }
-
-const cookieOf = (response: Response): string =>
-  response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0]!)
-    .filter((pair) => !pair.endsWith('='))
-    .join('; ');
 
 describe('tokens are bound to the secrets they were minted from', () => {
   it('an app credential: another secret finds no token to serve; the same secret still finds it', async () => {

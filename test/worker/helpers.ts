@@ -76,3 +76,12 @@ export async function linkBff(extra: Record<string, string> = {}): Promise<strin
 export function instaboxVendor(routes: { method: string; path: string; access: string }[] = [{ method: 'GET', path: '/v2/orders', access: 'public' }]): Record<string, unknown> {
   return { profile: 'instabox', options: { clientId: 'id' }, secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' }, routes };
 }
+
+/** The cookies an answer sets, as a Cookie header to send back (cleared ones left out). */
+export function cookieHeaderOf(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .filter((pair) => !pair.endsWith('='))
+    .join('; ');
+}

@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { TokenCoordinator, type CredentialStatus } from '../../worker/coordinator.js';
-import { browser, call, fault, resetSandbox } from './helpers.js';
+import { browser, call, cookieHeaderOf as cookieOf, fault, resetSandbox } from './helpers.js';
 
 // The live panel's numbers (`GET /status`): token requests, the last error and the last success of
 // each credential live in its Durable Object's storage, so an evicted and restarted object reports
@@ -69,12 +69,6 @@ describe('status counters persist in the credential’s Durable Object', () => {
     const start = await call('/link/instacart/start');
     expect(start.status).toBe(303);
     const location = new URL(start.headers.get('location')!);
-    const cookieOf = (response: Response): string =>
-      response.headers
-        .getSetCookie()
-        .map((line) => line.split(';')[0]!)
-        .filter((pair) => !pair.endsWith('='))
-        .join('; ');
     const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieOf(start) } });
     expect(callback.status).toBe(303);
     const session = cookieOf(callback);
