@@ -62,6 +62,9 @@ describe('the web demo', () => {
       await card.getByRole('button', { name: button }).click();
       await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
     }
+    // The live panel reads the Worker's stored counters: each credential's last token, how long ago.
+    const instabox = page.locator('#live-cards article', { has: page.locator('#live-instabox') });
+    await expect.poll(() => instabox.textContent(), { timeout: 10_000 }).toMatch(/Last token obtained\d+ (s|min) ago/);
     await shot(page, '01-vendors-called');
     await context.close();
   });

@@ -371,6 +371,7 @@ function renderLive(vendors: VendorStatus[]): void {
         row('App token cached', app.cached ? h('span', { class: 'yes', text: 'yes' }) : h('span', { class: 'no', text: 'no' })),
         row('Expires in', expiryCell(app.cached ? app.expiresAt : undefined)),
         row('Upstream token requests', requests),
+        row('Last token obtained', app.lastSuccess ? ago(app.lastSuccess.at) : h('span', { class: 'muted', text: 'not yet' })),
         row('Last error', errorWords(app.lastError)),
       ),
       linkedPart,
