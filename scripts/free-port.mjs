@@ -14,3 +14,13 @@ export function freePort() {
     });
   });
 }
+
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(Number(port), '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,6 +1,9 @@
 // `npm start`: the Worker and its static web demo on http://127.0.0.1:8787 (PORT overrides) and the
 // vendor sandbox, a Worker of its own, on http://127.0.0.1:8788 (SANDBOX_PORT overrides), all local:
-// two `wrangler dev --local` processes with local KV and Durable Objects. Ctrl-C stops both.
+// two `wrangler dev --local` processes with local KV and Durable Objects. Ctrl-C stops both, and so do
+// SIGTERM and SIGHUP (an IDE's stop button, `timeout`, a closed terminal); and when the parent goes
+// away without a word (`kill -TERM` to npm, which does not pass it on), this notices and stops both:
+// it never outlives its parent.
 //
 // The Worker gets the sandbox's demo credentials and a development key ring as secrets from
 // sandbox/dev-secrets.mjs (through a temporary env file); a `.dev.vars` of yours overrides them.
@@ -12,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devSecretsEnvFile } from '../sandbox/dev-secrets.mjs';
 import { buildWeb } from './build-web.mjs';
-import { freePort } from './free-port.mjs';
+import { freePort, portFree } from './free-port.mjs';
 import { childEnv, ensureNode } from './node.mjs';
 
 const port = process.env.PORT ?? '8787';
@@ -20,6 +23,13 @@ const sandboxPort = process.env.SANDBOX_PORT ?? '8788';
 if (port === sandboxPort) {
   console.error(`tokengate: PORT and SANDBOX_PORT are both ${port}; give the sandbox another port`);
   process.exit(1);
+}
+// Before anything starts: wrangler's own advice for a taken port is its `--port` flag, not ours.
+for (const [name, value] of [['PORT', port], ['SANDBOX_PORT', sandboxPort]]) {
+  if (!(await portFree(value))) {
+    console.error(`tokengate: port ${value} on 127.0.0.1 is in use (another \`npm start\`?); start with ${name}=<another port> npm start`);
+    process.exit(1);
+  }
 }
 const origin = `http://127.0.0.1:${port}`;
 const sandboxOrigin = `http://127.0.0.1:${sandboxPort}`;
@@ -85,10 +95,24 @@ for (const child of children) {
 
 let stopping = false;
 function stopAll(signal) {
+  if (stopping) return;
   stopping = true;
+  clearInterval(watchParent);
   for (const child of children) if (child.process.exitCode === null) child.process.kill(signal);
+  // A child that ignores the signal is not left behind.
+  setTimeout(() => {
+    for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+  }, 10_000).unref();
 }
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal === 'SIGHUP' ? 'SIGTERM' : signal));
+// The parent ended (this process was handed to init or a subreaper): stop, as if it had said so.
+const parent = process.ppid;
+const watchParent = setInterval(() => {
+  if (process.ppid !== parent) {
+    console.error('tokengate: the process that started `npm start` ended; stopping both Workers');
+    stopAll('SIGTERM');
+  }
+}, 500);
 let exited = 0;
 for (const child of children) {
   child.process.on('exit', (code, signal) => {

@@ -111,6 +111,8 @@ export interface VendorRuntime {
    * a new secret (a new Eshopbox app token, say) is tried at once and the refused one never again.
    */
   credential: string;
+  /** The Worker secrets that hold this credential (binding names, never values): what a log line says to check. */
+  secretNames: string[];
   /**
    * DPoP (RFC 9449, `options.dpop = true`): the vendor's tokens are bound to a key of each credential,
    * which its Durable Object makes, keeps sealed and alone signs with (worker/coordinator.ts).
@@ -245,6 +247,7 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       link: vendor.link === undefined ? undefined : { scope: vendor.link.scope, ...(vendor.link.mode === undefined ? {} : { mode: vendor.link.mode }) },
       deadlineMs: vendor.deadlineMs,
       credential,
+      secretNames: Object.values(vendor.secrets).sort(),
       dpop: dpop === true,
     });
   }

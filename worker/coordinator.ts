@@ -14,6 +14,8 @@ import {
   type TokenSource,
 } from 'tokengate';
 import { loadConfig, type Config, type VendorRuntime } from './config.js';
+import { bindStoredTokens, credentialHash, logRefusedCredential } from './credential-binding.js';
+import { credentialLedger, type CredentialLedger, type CredentialRecord } from './credential-ledger.js';
 import { open, seal } from './crypto.js';
 import { dpopKeyName, loadDpopKey } from './dpop-key.js';
 import type { Env } from './env.js';
@@ -37,15 +39,13 @@ export interface IssuedToken {
 export type Failure = { ok: false; code: string; message: string; status?: number; retryAfter?: number };
 export type Outcome<T> = { ok: true; value: T } | Failure;
 
-export interface CredentialStatus {
+export interface CredentialStatus extends CredentialRecord {
   vendor: string;
   /** A token set is held (for a linked session: the account is linked, even if its access token has expired). */
   held: boolean;
   /** The held access token is still valid. */
   cached: boolean;
   expiresAt?: number;
-  tokenRequests: number;
-  lastError?: { code: string; message: string; at: number };
 }
 
 /**
@@ -116,7 +116,8 @@ const expiryOf = (pending: PendingLink): number => pending.expiresAt ?? pending.
 export class TokenCoordinator extends DurableObject<Env> {
   #config: Config | undefined;
   readonly #sources = new Map<string, TokenSource>();
-  readonly #status = new Map<string, Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'>>();
+  /** Each credential's counters, last error and last success, in storage (worker/credential-ledger.ts). */
+  readonly #ledgers = new Map<string, CredentialLedger>();
   readonly #published = new Map<string, string>();
   /**
    * Credentials whose refresh token was refused (invalid_grant is terminal, row 6). An app credential's
@@ -133,6 +134,8 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dpop = new Map<string, Promise<DPoP>>();
   /** Server nonces by origin (RFC 9449 §8, §9), shared by this object's token requests and proofs. */
   readonly #nonces = new Map<string, string>();
+  /** Vendors whose stored tokens were checked against the configured credential since this object started. */
+  readonly #bound = new Map<string, Promise<void>>();
 
   #cfg(): Config {
     this.#config ??= loadConfig(this.env, upstreamFetch);
@@ -145,13 +148,13 @@ export class TokenCoordinator extends DurableObject<Env> {
     return vendor;
   }
 
-  #statusOf(vendor: string): Omit<CredentialStatus, 'held' | 'cached' | 'expiresAt'> {
-    let status = this.#status.get(vendor);
-    if (status === undefined) {
-      status = { vendor, tokenRequests: 0 };
-      this.#status.set(vendor, status);
+  #ledgerOf(vendor: string): CredentialLedger {
+    let ledger = this.#ledgers.get(vendor);
+    if (ledger === undefined) {
+      ledger = credentialLedger(this.ctx.storage.kv, vendor);
+      this.#ledgers.set(vendor, ledger);
     }
-    return status;
+    return ledger;
   }
 
   /** This credential's DPoP key for a DPoP vendor; the first call loads it or makes and keeps it. */
@@ -200,7 +203,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       // Another call made it while the key loaded: one source per credential, always.
       const made = this.#sources.get(vendor);
       if (made !== undefined) return made;
-      const status = this.#statusOf(vendor);
+      const ledger = this.#ledgerOf(vendor);
       // When the vendor last answered a token request survives a restart of this object, so a new
       // instance keeps the vendor's minimum interval (instellix: 5 s) instead of polling at once.
       const answered = `answered:${vendor}`;
@@ -211,9 +214,7 @@ export class TokenCoordinator extends DurableObject<Env> {
         linked,
         ...(lastAnswerAt === undefined ? {} : { lastAnswerAt }),
         onTokenAnswer: (at) => this.ctx.storage.kv.put(answered, at),
-        onTokenRequest: () => {
-          status.tokenRequests++;
-        },
+        onTokenRequest: () => ledger.tokenRequest(),
       });
       this.#sources.set(vendor, source);
     }
@@ -269,8 +270,25 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, linked, kvKey);
   }
 
+  /**
+   * Once per object and vendor: tokens minted from secrets other than the configured ones are dropped
+   * (an app credential) or expired (a linked account), before anything is served (worker/credential-binding.ts).
+   */
+  #bind(vendor: string, linked: boolean): Promise<void> {
+    let bound = this.#bound.get(vendor);
+    if (bound === undefined) {
+      bound = bindStoredTokens(this.ctx.storage, this.#cfg().keys, this.#vendor(vendor), linked).then((changed) => {
+        if (changed) this.#sources.delete(vendor);
+      });
+      bound.catch(() => this.#bound.delete(vendor));
+      this.#bound.set(vendor, bound);
+    }
+    return bound;
+  }
+
   /** The refusal this credential is under, reading an app credential's from storage once. */
   async #deadOf(vendor: string, linked: boolean): Promise<Failure | undefined> {
+    await this.#bind(vendor, linked);
     if (!linked && !this.#deadLoaded.has(vendor)) {
       this.#deadLoaded.add(vendor);
       const stored = await this.ctx.storage.get<{ failure: Failure; credential: string }>(`dead:${vendor}`);
@@ -292,13 +310,14 @@ export class TokenCoordinator extends DurableObject<Env> {
     try {
       const tokens = await (await this.#source(vendor, linked)).getToken();
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
-      if (!linked) await this.#publish(kvKey, tokens);
-      delete this.#statusOf(vendor).lastError;
+      if (!linked) await this.#publish(vendor, kvKey, tokens);
+      this.#ledgerOf(vendor).success();
       return { ok: true, value: issued(tokens) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
       if (failure.code === ErrorCode.LINK_REQUIRED) {
         this.#dead.set(vendor, failure);
+        logRefusedCredential(this.#vendor(vendor), failure.code, !linked);
         if (!linked) await this.ctx.storage.put(`dead:${vendor}`, { failure, credential: await credentialHash(this.#vendor(vendor)) });
         this.#published.delete(kvKey);
         // The copy in KV is dead too: isolates must not keep sending it upstream.
@@ -309,10 +328,10 @@ export class TokenCoordinator extends DurableObject<Env> {
   }
 
   /** Copies a new access token (never the refresh token) to KV for the other isolates. */
-  async #publish(kvKey: string, tokens: TokenSet): Promise<void> {
+  async #publish(vendor: string, kvKey: string, tokens: TokenSet): Promise<void> {
     if (this.#published.get(kvKey) === tokens.accessToken) return;
     try {
-      await kvTokenStore(this.env.TOKENS, this.#cfg().keys).set(kvKey, issued(tokens));
+      await kvTokenStore(this.env.TOKENS, this.#cfg().keys, { context: await credentialHash(this.#vendor(vendor)) }).set(kvKey, issued(tokens));
       this.#published.set(kvKey, tokens.accessToken);
     } catch {
       // KV takes one write per second per key; a refused write only means isolates ask here once more.
@@ -329,7 +348,8 @@ export class TokenCoordinator extends DurableObject<Env> {
       ...(known && error.status !== undefined ? { status: error.status } : {}),
       ...(known && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
     };
-    this.#statusOf(vendor).lastError = { code: failure.code, message: failure.message, at: Date.now() };
+    this.#ledgerOf(vendor).failure(failure.code, failure.message);
+    if (failure.code !== ErrorCode.LINK_REQUIRED) logRefusedCredential(this.#vendor(vendor), failure.code, true);
     return failure;
   }
 
@@ -410,6 +430,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       // A link's mode is fixed until unlink (row 18): a mediated session is not turned into a BFF one.
       const conflict = await this.#modeConflict(vendor, 'bff');
       if (conflict !== undefined) return { ...conflict, ...back };
+      this.#ledgerOf(vendor).tokenRequest();
       const tokens = await authorizationCodeGrant(profile, { code, codeVerifier: pending.codeVerifier, redirectUri: pending.redirectUri });
       return { ...(await this.#adoptLinked(vendor, tokens, 'bff')), ...back };
     } catch (error) {
@@ -426,7 +447,9 @@ export class TokenCoordinator extends DurableObject<Env> {
     const conflict = await this.#modeConflict(vendor, 'mediated');
     if (conflict !== undefined) return conflict;
     try {
-      const tokens = await authorizationCodeGrant(await this.#profile(vendor), input);
+      const profile = await this.#profile(vendor);
+      this.#ledgerOf(vendor).tokenRequest();
+      const tokens = await authorizationCodeGrant(profile, input);
       return await this.#adoptLinked(vendor, tokens, 'mediated');
     } catch (error) {
       return this.#failure(vendor, error);
@@ -454,6 +477,7 @@ export class TokenCoordinator extends DurableObject<Env> {
    * (RFC 7009), so no refresh token the Worker let go of stays usable; the outcome says what the vendor did.
    */
   async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<{ ok: true; value: IssuedToken; replaced?: ReplacedGrant }> {
+    await this.#bind(vendor, true);
     const store = storageStore(this.ctx.storage, this.#cfg().keys);
     const old = await store.get(`tokens:${vendor}`);
     const replaced = old === undefined ? undefined : (await this.#revokeGrant(vendor, old)).revocation;
@@ -463,6 +487,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await store.set(`tokens:${vendor}`, tokens);
+    this.#ledgerOf(vendor).success();
     return { ok: true, value: issued(tokens), ...(replaced === undefined || replaced === 'nothing_to_revoke' ? {} : { replaced }) };
   }
 
@@ -494,7 +519,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
-    this.#status.delete(vendor);
+    this.#ledgerOf(vendor).clear();
     this.#renewedAt.delete(vendor);
     await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
     await this.#dropDpop(vendor);
@@ -521,23 +546,19 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /** For the demo's live panel: whether a token is held, until when, how many requests, the last error. */
   async status(vendor: string, linked = false): Promise<CredentialStatus> {
-    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
-    // A refused credential's token is not served any more, whatever its expiry says.
+    // A refused credential's token is not served any more, whatever its expiry says. First: it also
+    // drops tokens minted from secrets other than the configured ones (worker/credential-binding.ts).
     const dead = (await this.#deadOf(vendor, linked)) !== undefined;
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
     const valid = !dead && tokens !== undefined && (tokens.expiresAt === undefined || tokens.expiresAt > Date.now());
     return {
-      ...this.#statusOf(vendor),
+      vendor,
+      ...this.#ledgerOf(vendor).read(),
       held: tokens !== undefined,
       cached: valid,
       ...(valid && tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     };
   }
-}
-
-/** SHA-256 of a vendor's secrets, as kept beside a refusal (never the secrets themselves). */
-async function credentialHash(vendor: VendorRuntime): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`tokengate-credential:${vendor.credential}`)));
-  return btoa(String.fromCharCode(...digest));
 }
 
 function issued(tokens: TokenSet): IssuedToken {

@@ -31,7 +31,8 @@ function load(env: Env): { config: Config } | { error: ConfigError } {
   return loaded;
 }
 
-const API = /^\/api\/([a-z][a-z0-9-]*)(\/.*)?$/;
+// Any case, so that `/api/Instabox` is told the vendor names are lower case instead of finding no file.
+const API = /^\/api\/([A-Za-z][A-Za-z0-9-]{0,31})(\/.*)?$/;
 const LINK = /^\/link\/([a-z][a-z0-9-]*)\/([a-z]+)$/;
 const TOKEN = /^\/token\/([a-z][a-z0-9-]*)$/;
 const RESET = /^\/reset\/([a-z][a-z0-9-]*)$/;

@@ -22,6 +22,12 @@ export interface KvTokenStoreOptions {
    * so keeping it longer only costs storage.
    */
   graceSeconds?: number;
+  /**
+   * Sealed into the additional data with the key name, not stored: a value sealed with another
+   * context reads as a miss. The Worker passes the hash of the credential a token was minted from
+   * (worker/credential-binding.ts), so a copy minted from an old secret is never served.
+   */
+  context?: string;
 }
 
 /** KV refuses an `expirationTtl` under 60 seconds. */
@@ -70,6 +76,7 @@ export function kvTokenStore(kv: KvLike, ring: KeyRing, options: KvTokenStoreOpt
   const prefix = options.prefix ?? '';
   const now = options.now ?? Date.now;
   const grace = options.graceSeconds ?? 0;
+  const additional = (name: string): string => (options.context === undefined ? name : `${name}\n${options.context}`);
   if (!Number.isFinite(grace) || grace < 0) throw new RangeError('kvTokenStore: graceSeconds must be a finite number ≥ 0');
 
   const ttlOf = (tokens: TokenSet): number => {
@@ -83,7 +90,7 @@ export function kvTokenStore(kv: KvLike, ring: KeyRing, options: KvTokenStoreOpt
       const name = prefix + key;
       const sealed = await kv.get(name, 'text');
       if (sealed === null) return undefined;
-      const text = await open(ring, name, sealed);
+      const text = await open(ring, additional(name), sealed);
       if (text === undefined) return undefined;
       let value: unknown;
       try {
@@ -98,7 +105,7 @@ export function kvTokenStore(kv: KvLike, ring: KeyRing, options: KvTokenStoreOpt
     },
     async set(key, tokens) {
       const name = prefix + key;
-      await kv.put(name, await seal(ring, name, JSON.stringify(accessPart(tokens))), { expirationTtl: ttlOf(tokens) });
+      await kv.put(name, await seal(ring, additional(name), JSON.stringify(accessPart(tokens))), { expirationTtl: ttlOf(tokens) });
     },
     async delete(key) {
       await kv.delete(prefix + key);

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { freshTokenRefused, type IssuedToken, type Outcome } from './coordinator.js';
 import type { Env } from './env.js';
+import { credentialHash } from './credential-binding.js';
 import { kvTokenStore } from './kv-store.js';
 import { coordinatorObject, type Credential } from './object-names.js';
 import { createTokenMemory } from './token-memory.js';
@@ -60,7 +61,10 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
   if (flight === undefined) {
     flight = (async (): Promise<Outcome<IssuedToken>> => {
       if (!app) return (await coordinator(env, credential)).sessionToken(credential.vendor, key);
-      const stored = await kvTokenStore(env.TOKENS, config.keys).get(key).catch(() => undefined);
+      // Sealed with the hash of the credential it was minted from: one from an old secret is a miss.
+      const vendor = config.vendors.get(credential.vendor);
+      const context = vendor === undefined ? undefined : await credentialHash(vendor);
+      const stored = context === undefined ? undefined : await kvTokenStore(env.TOKENS, config.keys, { context }).get(key).catch(() => undefined);
       if (fresh(stored, Date.now())) return { ok: true, value: stored };
       return (await coordinator(env, credential)).appToken(credential.vendor);
     })().finally(() => pending.delete(key));

@@ -62,6 +62,9 @@ describe('the web demo', () => {
       await card.getByRole('button', { name: button }).click();
       await expect.poll(() => card.textContent(), { timeout: 15_000 }).toMatch(/200 OK/);
     }
+    // The live panel reads the Worker's stored counters: each credential's last token, how long ago.
+    const instabox = page.locator('#live-cards article', { has: page.locator('#live-instabox') });
+    await expect.poll(() => instabox.textContent(), { timeout: 10_000 }).toMatch(/Last token obtained\d+ (s|min) ago/);
     await shot(page, '01-vendors-called');
     await context.close();
   });
@@ -88,6 +91,32 @@ describe('the web demo', () => {
     await expect.poll(() => card.locator('[role="status"], .result').last().textContent(), { timeout: 15_000 }).toMatch(/link your account first/);
     expect(await card.textContent()).not.toMatch(/can no longer be renewed/);
     await shot(page, '03-bff-unlinked');
+    await context.close();
+  });
+
+  it('the Echo card names the path of each answer, and a slow answer does not replace a newer one', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('article', { has: page.locator('#vendor-echo') });
+    const summary = card.locator('.result .summary');
+    // /slow outlasts the echo vendor's 2 s deadline (a 504); /etag, asked meanwhile, answers at once.
+    await card.getByRole('button', { name: /^Call GET \/slow/ }).click();
+    await card.getByRole('button', { name: /^Call GET \/etag/ }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^GET \/etag → 200/);
+    // Past the deadline, /slow's 504 has come back: the area still shows /etag's answer.
+    await page.waitForTimeout(3_000);
+    expect(await summary.textContent()).toMatch(/^GET \/etag → 200/);
+    await card.getByRole('button', { name: /^Call GET \/slow/ }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^GET \/slow → 504/);
+    await context.close();
+  });
+
+  it('unlink with nothing linked says there was nothing to unlink', async () => {
+    const context = await newContext();
+    const page = await home(context);
+    const card = page.locator('#link-instacart');
+    await card.getByRole('button', { name: /Unlink/ }).click();
+    await expect.poll(() => card.locator('.result').textContent(), { timeout: 15_000 }).toBe('No Instacart account was linked in this browser: there was nothing to unlink.');
     await context.close();
   });
 
@@ -323,11 +352,48 @@ describe('the storefront embed', () => {
     const started = new URL(page.url());
     expect(started.search).toBe('?cart=7');
     await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
-    await page.waitForURL(`${stack.origin}${started.pathname}?cart=7&linked=instacart`);
-    await bff.getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    await bff.getByRole('status').getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    // Back on the page it started from; the embed took its `?linked=instacart` out of the address.
+    await expect.poll(() => page.url(), { timeout: 5_000 }).toBe(`${stack.origin}${started.pathname}?cart=7`);
     // One link, one event, although the page has two elements for Instacart.
     await expect.poll(() => page.locator('#events li').allTextContents(), { timeout: 5_000 }).toEqual([expect.stringMatching(/^tokengate-linked: .*"mode":"bff"/)]);
     await linkedThenUnlink(page, bff, 'bff', '08-embed-bff-linked');
+    await context.close();
+  });
+
+  it('takes its outcome out of the address: a reload announces nothing again, and after an unlink says one state', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.origin}/embed/example.html?cart=7#basket`);
+    const bff = page.locator('tokengate-link[mode="bff"]');
+    await bff.getByRole('button', { name: 'Link your Instacart account' }).click();
+    await bff.getByRole('status').getByText('Your Instacart account is linked.', { exact: true }).waitFor({ timeout: 15_000 });
+    expect(new URL(page.url()).search).toBe('?cart=7');
+    await expect.poll(() => page.locator('#events li').allTextContents(), { timeout: 5_000 }).toHaveLength(1);
+
+    await page.reload();
+    // The status line (with the token's time left), and nothing else says it.
+    await bff.getByText(/^Your Instacart account is linked\./).waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(await bff.getByText(/account is linked/).count()).toBe(1);
+    // No second tokengate-linked, and the outcome line is not said again.
+    expect(await page.locator('#events li').allTextContents()).toEqual([]);
+    expect(await bff.locator('[part=message]').textContent()).toBe('');
+
+    await bff.getByRole('button', { name: 'Unlink Instacart' }).click();
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.reload();
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(await bff.getByText(/account is linked/).count()).toBe(0);
+
+    // An old address with the outcome in it: the Worker says not linked, so the element does too, once.
+    await page.goto(`${stack.origin}/embed/example.html?cart=7&linked=instacart`);
+    await bff.getByText('Your Instacart account is not linked.').waitFor({ timeout: 15_000 });
+    await page.waitForLoadState('networkidle');
+    expect(new URL(page.url()).search).toBe('?cart=7');
+    expect(await bff.getByText(/account is linked/).count()).toBe(0);
+    expect(await page.locator('#events li').allTextContents()).toEqual([]);
     await context.close();
   });
 

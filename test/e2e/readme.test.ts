@@ -188,7 +188,7 @@ async function oauth2TokenRequests(): Promise<number> {
  * as the one module of two pages of a page server on 127.0.0.1, the one the test opens and `/callback`,
  * where the server's consent page sends the browser back. The test gives the consent (the page's
  * Allow button, what a shopper would press); the example must then finish on /callback with no script
- * error, after exactly one token request.
+ * error, after exactly one token request, and a reload of /callback must send nothing again.
  */
 const servers: Server[] = [];
 
@@ -232,6 +232,12 @@ async function runBrowser(block: CodeBlock): Promise<void> {
       throw new Error(`${(error as Error).message}\nat ${page.url()}\n${problems.join('\n')}`);
     };
     await page.getByRole('button', { name: 'Allow' }).click({ timeout: EXAMPLE_TIMEOUT_MS }).catch(where);
+    await page.waitForFunction(() => document.documentElement.dataset['readmeDone'] === '/callback', undefined, { timeout: EXAMPLE_TIMEOUT_MS }).catch(where);
+    expect(problems.join('\n')).toBe('');
+    expect((await oauth2TokenRequests()) - before).toBe(1);
+    // A reload of /callback sends nothing again: the code left the address bar, the transaction its store.
+    expect(new URL(page.url()).search).toBe('');
+    await page.reload();
     await page.waitForFunction(() => document.documentElement.dataset['readmeDone'] === '/callback', undefined, { timeout: EXAMPLE_TIMEOUT_MS }).catch(where);
     expect(problems.join('\n')).toBe('');
     expect((await oauth2TokenRequests()) - before).toBe(1);

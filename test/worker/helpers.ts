@@ -117,3 +117,12 @@ export async function introspect(token: string): Promise<{ active: boolean }> {
   });
   return (await answer.json()) as { active: boolean };
 }
+
+/** The cookies an answer sets, as a Cookie header to send back (cleared ones left out). */
+export function cookieHeaderOf(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0]!)
+    .filter((pair) => !pair.endsWith('='))
+    .join('; ');
+}

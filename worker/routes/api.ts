@@ -33,7 +33,11 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const vendor = config.vendors.get(vendorName);
   const corsOptions = { credentials: true, methods: vendor?.methods ?? [], allowHeaders: ['content-type', 'accept', 'x-tokengate-csrf'] };
   const cors = (): Headers => corsHeaders(origin, config.allowedOrigins, corsOptions);
-  if (vendor === undefined) return errorResponse(404, 'unknown_vendor', 'No such vendor is configured', cors());
+  if (vendor === undefined) return errorResponse(404, 'unknown_vendor', unknownVendor(vendorName, config), cors());
+  // `/api/instabox` alone: the vendor's API path is what is missing, not a slash.
+  if (rest === '' || rest.startsWith('?')) {
+    return errorResponse(404, 'route_not_allowed', `Name the ${vendor.name} API path after /api/${vendor.name}, e.g. /api/${vendor.name}${vendor.allowlist.routes[0]?.path ?? '/…'}`, cors());
+  }
   let target: { path: string; search: string };
   try {
     target = checkProxyPath(rest);
@@ -57,7 +61,7 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   // Browser calls (they carry an Origin or a cookie) need an exact Origin match and the custom header.
   const csrf = checkBrowserCsrf(request, config.allowedOrigins);
   if (csrf !== 'ok') {
-    return errorResponse(403, 'csrf', csrf === 'BAD_ORIGIN' ? 'This origin may not call the API' : 'Browser calls need the X-Tokengate-CSRF: 1 header', cors());
+    return errorResponse(403, 'csrf', csrf === 'MISSING_HEADER' ? 'Browser calls need the X-Tokengate-CSRF: 1 header' : origin === null ? 'A call that sends a cookie must come from a page of an allowed origin, and this one sent no Origin header' : 'This origin may not call the API', cors());
   }
 
   const access = match.route.access;
@@ -114,6 +118,15 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   if (access === 'session') extra['cache-control'] = 'private, no-store';
   if (upstream.status === 304) await upstream.body?.cancel();
   return new Response(upstream.status === 304 ? null : upstream.body, { status: upstream.status, headers: clientResponseHeaders(upstream.headers, extra) });
+}
+
+/**
+ * Names the vendor that is not configured (the router lets only letters, digits and dashes through),
+ * and the configured one it may have meant: vendor names are lower case.
+ */
+function unknownVendor(name: string, config: Config): string {
+  const lower = name.toLowerCase();
+  return config.vendors.has(lower) ? `No vendor named "${name}" is configured; vendor names are lower case: /api/${lower}` : `No vendor named "${name}" is configured`;
 }
 
 /** The vendor's fixed upstream plus the checked path: it can only ever point under that base. */

@@ -25,7 +25,7 @@
  * `::part(status)`, `::part(message)` and the `--tokengate-accent`, `--tokengate-on-accent`,
  * `--tokengate-error`, `--tokengate-focus` and `--tokengate-radius` custom properties (README, "3. Storefront embed").
  */
-import { describeCode, describeError, displayName, formatRemaining } from '../../messages.js';
+import { describeCode, describeError, displayName, formatRemaining } from '../../src/messages.ts';
 import { call, linkStatus, probeSession, setWorkerBase, startBffLink, unlinkSession, workerOrigin, type SessionProblem } from '../../src/worker-client.ts';
 
 type Mediated = typeof import('../../src/mediated.ts');
@@ -90,6 +90,8 @@ export class TokengateLink extends HTMLElement {
   #loaded = false;
   /** Set when this page cannot keep a session with the Worker (another site): nothing can work. */
   #problem: SessionProblem | undefined;
+  /** A BFF link came back to this page: said and announced once the Worker confirms it. */
+  #returnedLinked = false;
 
   constructor() {
     super();
@@ -165,9 +167,7 @@ export class TokengateLink extends HTMLElement {
     this.#problem = problem;
     this.#render();
     this.#say(problem.message, true);
-    const emit = (): void => this.#emit('tokengate-error', { code: problem.code, message: problem.message, worker: workerOrigin() });
-    if (document.readyState === 'complete') emit();
-    else window.addEventListener('load', emit, { once: true });
+    afterLoad(() => this.#emit('tokengate-error', { code: problem.code, message: problem.message, worker: workerOrigin() }));
   }
 
   /** Reads the linked state again (the Worker's session, and the page's token in mediated mode). */
@@ -188,6 +188,14 @@ export class TokengateLink extends HTMLElement {
       this.#linked = linked;
       this.#loaded = true;
       this.#expiresAt = page?.expiresAt ?? server.expiresAt;
+      // One state, the Worker's: a `?linked=` the Worker does not confirm (an old address) says nothing.
+      if (this.#returnedLinked) {
+        this.#returnedLinked = false;
+        if (linked) {
+          this.#say(`Your ${displayName(vendor)} account is linked.`);
+          afterLoad(() => this.#emit('tokengate-linked', { mode: 'bff' }));
+        }
+      }
     } catch (error) {
       this.#linked = false;
       this.#expiresAt = undefined;
@@ -232,26 +240,25 @@ export class TokengateLink extends HTMLElement {
 
   /**
    * A BFF round trip ends back on this page with `?linked=<vendor>` or `?link_error=<code>&vendor=<vendor>`.
-   * The event waits for the page's load: this script runs before the page's own scripts, whose listeners
-   * would otherwise miss it.
+   * The element takes them out of the address (`history.replaceState`), so a reload, a bookmark or a
+   * shared link does not announce the link again. Events wait for the page's load: this script runs
+   * before the page's own scripts, whose listeners would otherwise miss them.
    */
   #readReturn(): void {
     // Only a BFF round trip comes back this way, and one link is one event: the first BFF element of
     // that vendor claims the outcome; the others (a second element, a mediated one) only refresh.
     if (this.mode !== 'bff' || claimedReturns.has(this.vendor)) return;
     const params = new URLSearchParams(location.search);
-    if (params.get('linked') === this.vendor || params.get('vendor') === this.vendor) claimedReturns.add(this.vendor);
-    const later = (emit: () => void): void => {
-      if (document.readyState === 'complete') emit();
-      else window.addEventListener('load', emit, { once: true });
-    };
+    if (params.get('linked') !== this.vendor && params.get('vendor') !== this.vendor) return;
+    claimedReturns.add(this.vendor);
+    dropOutcomeParams();
     if (params.get('linked') === this.vendor) {
-      this.#say(`Your ${displayName(this.vendor)} account is linked.`);
-      later(() => this.#emit('tokengate-linked', { mode: 'bff' }));
-    } else if (params.get('vendor') === this.vendor && params.get('link_error')) {
+      // Said once the Worker's state is read (refresh), so the element never says two things.
+      this.#returnedLinked = true;
+    } else if (params.get('link_error')) {
       const code = params.get('link_error') ?? '';
       this.#say(`${describeCode(code)} You can try again.`, true);
-      later(() => this.#emit('tokengate-error', { code, message: describeCode(code) }));
+      afterLoad(() => this.#emit('tokengate-error', { code, message: describeCode(code) }));
     }
   }
 
@@ -317,5 +324,33 @@ export class TokengateLink extends HTMLElement {
 
 /** Vendors whose BFF outcome (`?linked=` / `?link_error=`) an element of this page already announced. */
 const claimedReturns = new Set<string>();
+
+/** The query parameters the Worker adds to a page it sends back to (worker/routes/link.ts). */
+const OUTCOME_PARAMS = new Set(['linked', 'link_error', 'vendor']);
+
+/** Takes the link outcome out of the address, leaving the page's own parameters as they were written. */
+function dropOutcomeParams(): void {
+  const kept = location.search
+    .slice(1)
+    .split('&')
+    .filter((pair) => pair !== '' && !OUTCOME_PARAMS.has(paramName(pair)));
+  const search = kept.length === 0 ? '' : `?${kept.join('&')}`;
+  history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
+}
+
+function paramName(pair: string): string {
+  const name = pair.split('=')[0]!.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
+/** Runs `task` once the page has loaded (at once if it has). */
+function afterLoad(task: () => void): void {
+  if (document.readyState === 'complete') task();
+  else window.addEventListener('load', task, { once: true });
+}
 
 if (!customElements.get('tokengate-link')) customElements.define('tokengate-link', TokengateLink);

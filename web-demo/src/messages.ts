@@ -2,8 +2,7 @@
 // Codes come from three places: the core (ERR_*), OAuth servers (RFC 6749 snake_case), and the Worker's
 // own `{ error, message }` bodies (snake_case as well).
 
-/** @type {Record<string, string>} */
-const SENTENCES = {
+const SENTENCES: Readonly<Record<string, string>> = {
   // The core's transport and parsing (src/errors.ts)
   ERR_NETWORK: 'The service could not be reached (no answer, connection refused or blocked).',
   ERR_TIMEOUT: 'The service took too long to answer, so the request was given up.',
@@ -74,26 +73,24 @@ const SENTENCES = {
 const RESTATED = new Set(['link_required', 'not_linked', 'fresh_token_refused', 'csrf', 'route_not_allowed', 'method_not_allowed', 'unknown_vendor', 'upstream_redirect', 'body_too_large', 'configuration_error', 'internal_error', 'rate_limited']);
 
 /** A sentence for an error code; `fallback` (e.g. the server's own message) for unknown codes. */
-export function describeCode(code, fallback) {
-  if (code && Object.hasOwn(SENTENCES, code)) return SENTENCES[code];
+export function describeCode(code: string | undefined, fallback?: string): string {
+  if (code && Object.hasOwn(SENTENCES, code)) return SENTENCES[code]!;
   return fallback || (code ? `Something went wrong (${code}).` : 'Something went wrong.');
 }
 
 /**
  * Words for a failed HTTP answer of the Worker: `{ error, message, reason? }` bodies, 429 with
  * Retry-After, or a vendor's own error body passed through the proxy.
- * @param {number} status
- * @param {unknown} body parsed JSON or undefined
- * @param {Headers} headers
+ * `body` is the parsed JSON, or undefined.
  */
-export function describeFailure(status, body, headers) {
-  const record = body && typeof body === 'object' ? /** @type {Record<string, unknown>} */ (body) : {};
-  const error = typeof record.error === 'string' ? record.error : undefined;
-  const reason = typeof record.reason === 'string' ? record.reason : undefined;
-  const message = typeof record.message === 'string' ? record.message : typeof record.error_description === 'string' ? record.error_description : undefined;
-  const parts = [];
-  if (error && Object.hasOwn(SENTENCES, error)) parts.push(SENTENCES[error]);
-  if (reason && Object.hasOwn(SENTENCES, reason)) parts.push(SENTENCES[reason]);
+export function describeFailure(status: number, body: unknown, headers: Headers): string {
+  const record: Record<string, unknown> = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  const error = typeof record['error'] === 'string' ? record['error'] : undefined;
+  const reason = typeof record['reason'] === 'string' ? record['reason'] : undefined;
+  const message = typeof record['message'] === 'string' ? record['message'] : typeof record['error_description'] === 'string' ? record['error_description'] : undefined;
+  const parts: string[] = [];
+  if (error && Object.hasOwn(SENTENCES, error)) parts.push(SENTENCES[error]!);
+  if (reason && Object.hasOwn(SENTENCES, reason)) parts.push(SENTENCES[reason]!);
   if (parts.length === 0) {
     if (status === 401) parts.push('The vendor refused the call as unauthorized.');
     else if (status === 403) parts.push('The call was refused (forbidden).');
@@ -111,16 +108,17 @@ export function describeFailure(status, body, headers) {
 }
 
 /** Words for an exception thrown by fetch or by the core. */
-export function describeError(error) {
-  if (error && typeof error === 'object' && typeof error.code === 'string') {
-    return describeCode(error.code, error.message);
+export function describeError(error: unknown): string {
+  const coded = error as { code?: unknown; message?: unknown } | null;
+  if (coded && typeof coded === 'object' && typeof coded.code === 'string') {
+    return describeCode(coded.code, typeof coded.message === 'string' ? coded.message : undefined);
   }
   if (error instanceof TypeError) return 'The Worker did not answer (network error). Is `npm start` still running?';
   return error instanceof Error ? error.message : String(error);
 }
 
 /** "2 min 05 s", "45 s", "expired" */
-export function formatRemaining(ms) {
+export function formatRemaining(ms: number): string {
   if (ms <= 0) return 'expired';
   const total = Math.floor(ms / 1000);
   const hours = Math.floor(total / 3600);
@@ -132,7 +130,7 @@ export function formatRemaining(ms) {
 }
 
 /** "Instacart" from "instacart". */
-export function displayName(vendor) {
-  const names = { oauth2: 'OAuth 2.0 sandbox', instacart: 'Instacart', instabox: 'Instabox', eshopbox: 'Eshopbox', instellix: 'instellix', shopware: 'Shopware', echo: 'Echo' };
-  return Object.hasOwn(names, vendor) ? names[vendor] : vendor.charAt(0).toUpperCase() + vendor.slice(1);
+export function displayName(vendor: string): string {
+  const names: Readonly<Record<string, string>> = { oauth2: 'OAuth 2.0 sandbox', instacart: 'Instacart', instabox: 'Instabox', eshopbox: 'Eshopbox', instellix: 'instellix', shopware: 'Shopware', echo: 'Echo' };
+  return Object.hasOwn(names, vendor) ? names[vendor]! : vendor.charAt(0).toUpperCase() + vendor.slice(1);
 }

@@ -1,14 +1,21 @@
 // The token-mediating callback: the vendor sends the browser here with ?code&state(&iss) or ?error.
 // It finds this browser's transaction by state (IndexedDB), consumes it, checks the answer and exchanges
 // the code at the Worker's /token/<vendor> (which adds the client secret and keeps the refresh token).
-import { describeError, displayName, formatRemaining } from './messages.js';
+import { describeError, displayName, formatRemaining } from './messages.ts';
 
-const heading = document.getElementById('callback-heading');
-const detail = document.getElementById('callback-detail');
-const actions = document.getElementById('callback-actions');
-const box = document.getElementById('callback');
+/** An element of callback.html, which has them all. */
+function byId(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`callback.html has no #${id}`);
+  return element;
+}
 
-function link(href, text, secondary = false) {
+const heading = byId('callback-heading');
+const detail = byId('callback-detail');
+const actions = byId('callback-actions');
+const box = byId('callback');
+
+function link(href: string, text: string, secondary = false): HTMLAnchorElement {
   const a = document.createElement('a');
   a.href = href;
   a.className = secondary ? 'button secondary' : 'button';
@@ -16,7 +23,7 @@ function link(href, text, secondary = false) {
   return a;
 }
 
-function finish(kind, title, text, buttons) {
+function finish(kind: 'ok' | 'error', title: string, text: string, buttons: HTMLElement[]): void {
   box.classList.add(kind === 'ok' ? 'success' : 'failure');
   heading.textContent = title;
   detail.textContent = text;
@@ -25,7 +32,7 @@ function finish(kind, title, text, buttons) {
 }
 
 /** A same-origin path to return to (the embed's storefront page), else the demo. */
-function backTo(returnTo) {
+function backTo(returnTo: string | undefined): string {
   if (!returnTo) return '/';
   try {
     const url = new URL(returnTo, location.origin);
@@ -35,7 +42,7 @@ function backTo(returnTo) {
   }
 }
 
-async function main() {
+async function main(): Promise<void> {
   const callbackUrl = location.href;
   const params = new URLSearchParams(location.search);
   // The code is single-use and bound to this browser's verifier, but it still does not belong in history.
@@ -44,11 +51,11 @@ async function main() {
     finish('error', 'Nothing to finish here', 'This page completes a sign-in started on the demo page. There is none in this address.', [link('/', 'Back to the demo')]);
     return;
   }
-  let tg;
+  let tg: typeof import('./tokengate-browser.ts');
   try {
-    tg = await import('./dist/tokengate.js');
+    tg = await import('./tokengate-browser.ts');
   } catch {
-    finish('error', 'The sign-in could not be finished', 'The page’s tokengate bundle is missing. Run `node scripts/build-web.mjs`, then start again.', [link('/', 'Back to the demo')]);
+    finish('error', 'The sign-in could not be finished', 'The page’s script could not be loaded (was the demo rebuilt meanwhile?). Start again from the demo.', [link('/', 'Back to the demo')]);
     return;
   }
   const vendor = await tg.vendorOfCallback(callbackUrl).catch(() => undefined);
@@ -69,4 +76,4 @@ async function main() {
   }
 }
 
-main();
+void main();

@@ -1,4 +1,5 @@
-// The tokengate demo page. Plain ES module, no framework; every text goes in through textContent.
+// The tokengate demo page (web-demo/dist/app.js, built by scripts/build-web.mjs). No framework; every
+// text goes in through textContent.
 //
 // HTTP calls (to the Worker, same-origin, unless it says the sandbox):
 //   GET  /status                         every 2 s while the tab is visible: vendors, routes, token state, the sandbox's origin
@@ -11,13 +12,56 @@
 //   POST /token/<vendor>                 token-mediating exchange and renewal (the core's token requests)
 //   POST /reset/<vendor>                 after a sandbox reset: the app credential starts over (an operator route)
 //   sandbox GET /_stats, POST /_faults, /_reset   on the sandbox's own origin (CORS), only when /status names one
-import { describeCode, describeError, describeFailure, displayName, formatRemaining } from './messages.js';
+import { describeCode, describeError, describeFailure, displayName, formatRemaining } from './messages.ts';
+import type { MediatedStatus } from './mediated.ts';
+import type { Unlinked } from './worker-client.ts';
+
+/** What `GET /status` answers (worker/routes/status.ts): per vendor, never a token. */
+interface StatusAnswer {
+  now: number;
+  sandbox: { origin: string } | null;
+  vendors: VendorStatus[];
+}
+interface VendorStatus {
+  vendor: string;
+  profile: string;
+  routes: { method: string; path: string; access: 'public' | 'session' | 'key' }[];
+  app?: CredentialStatus;
+  linkable: boolean;
+  linked: CredentialStatus | null;
+}
+/** One credential's state (worker/coordinator.ts `CredentialStatus`). */
+interface CredentialStatus {
+  held: boolean;
+  cached: boolean;
+  expiresAt?: number;
+  tokenRequests: number;
+  lastError?: LastError;
+  lastSuccess?: { at: number };
+}
+interface LastError {
+  code: string;
+  message: string;
+  at: number;
+}
+/** The sandbox's `GET /_stats`. */
+interface SandboxStats {
+  tokenRequests: Record<string, number>;
+  refusedPolls: number;
+  apiCalls: Record<string, number>;
+}
+/** What the link card shows of a session's link. */
+interface LinkState {
+  linked: boolean;
+  expiresAt?: number | undefined;
+  lastError?: LastError | undefined;
+}
 
 const POLL_MS = 2000;
 const CSRF = { 'x-tokengate-csrf': '1' };
 /** Values for path parameters of allow-listed routes, so their buttons can call something real. */
-const SAMPLE_PARAMS = { id: 'b7d2554b0ce847cd82f3ac9bd1c0dfad' };
-const FAULTS = [
+const SAMPLE_PARAMS: Readonly<Record<string, string>> = { id: 'b7d2554b0ce847cd82f3ac9bd1c0dfad' };
+const FAULTS: readonly (readonly [fault: string, label: string])[] = [
   ['5xx', 'Outage (503)'],
   ['429', 'Rate limit (429)'],
   ['slow', 'Slow answers (2 s)'],
@@ -27,7 +71,7 @@ const FAULTS = [
   ['none', 'Clear the fault'],
 ];
 /** What each fault does, for the confirmation line. */
-const FAULT_WORDS = {
+const FAULT_WORDS: Readonly<Record<string, string>> = {
   '5xx': 'will answer 503 (an outage)',
   '429': 'will answer 429 Too Many Requests with Retry-After',
   slow: 'will answer after a 2 second delay',
@@ -37,30 +81,42 @@ const FAULT_WORDS = {
 
 // ---- tiny DOM helpers ----------------------------------------------------------------------------------
 
+/** A child of h() and fill(): a node, a string, nothing (skipped), or a list of them. */
+type Child = Node | string | null | undefined | false;
+type Children = Child | readonly Child[];
+/** Attributes; `text` is the textContent; false, null and undefined leave the attribute out. */
+type Attrs = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+const present = (child: Child): child is Node | string => child !== undefined && child !== null && child !== false;
+
 /** Creates an element; `attrs` are attributes (or `text` for textContent); children are nodes or strings. */
-function h(tag, attrs = {}, ...children) {
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Children[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (name === 'text') el.textContent = String(value);
-    else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== undefined && child !== null && child !== false) el.append(child);
+  el.append(...children.flat().filter(present));
   return el;
 }
 
-const $ = (selector) => document.querySelector(selector);
+/** The page's element for `selector` (index.html has every one the script asks for). */
+function $<T extends HTMLElement = HTMLElement>(selector: string): T {
+  const el = document.querySelector<T>(selector);
+  if (el === null) throw new Error(`index.html has no ${selector}`);
+  return el;
+}
 /** replaceChildren that skips null / undefined / false, like h(). */
-const fill = (el, ...children) => el.replaceChildren(...children.flat().filter((child) => child !== undefined && child !== null && child !== false));
-const idFor = (prefix, vendor) => `${prefix}-${vendor.replace(/[^a-z0-9-]/gi, '_')}`;
+const fill = (el: Element, ...children: Children[]): void => el.replaceChildren(...children.flat().filter(present));
+const idFor = (prefix: string, vendor: string): string => `${prefix}-${vendor.replace(/[^a-z0-9-]/gi, '_')}`;
 
 /** "GET /v2/orders" with `:id` filled in from SAMPLE_PARAMS. */
-function samplePath(path) {
-  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name) => encodeURIComponent(SAMPLE_PARAMS[name] ?? 'sample'));
+function samplePath(path: string): string {
+  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => encodeURIComponent(SAMPLE_PARAMS[name] ?? 'sample'));
 }
 
-function ago(at) {
+function ago(at: number): string {
   const seconds = Math.max(0, Math.round((Date.now() + clockOffset - at) / 1000));
   if (seconds < 60) return `${seconds} s ago`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
@@ -69,11 +125,12 @@ function ago(at) {
 
 // ---- the core bundle (token-mediating linking) is loaded lazily: the rest works without it ------------
 
-let corePromise;
-function core() {
-  corePromise ??= import('./dist/tokengate.js').catch((error) => {
+type Core = typeof import('./tokengate-browser.ts');
+let corePromise: Promise<Core> | undefined;
+function core(): Promise<Core> {
+  corePromise ??= import('./tokengate-browser.ts').catch((error) => {
     corePromise = undefined;
-    throw Object.assign(new Error('The page’s tokengate bundle is missing. Run `node scripts/build-web.mjs` and reload.'), { cause: error });
+    throw Object.assign(new Error('The page’s tokengate chunk could not be loaded (was the demo rebuilt meanwhile?). Reload the page.'), { cause: error });
   });
   return corePromise;
 }
@@ -86,23 +143,27 @@ const MAX_SHOWN = 6000;
  * A result area: a small live summary (announced) and the details (the body, not announced: a screen
  * reader would otherwise read the whole JSON out). Made on first use inside `target`.
  */
-function parts(target) {
-  if (!target.tgParts) {
-    const summary = h('div', { class: 'summary', role: 'status', 'aria-live': 'polite' });
-    const details = h('div', { class: 'details' });
-    target.replaceChildren(summary, details);
-    target.tgParts = { summary, details };
+const resultParts = new WeakMap<HTMLElement, { summary: HTMLElement; details: HTMLElement }>();
+function parts(target: HTMLElement): { summary: HTMLElement; details: HTMLElement } {
+  let made = resultParts.get(target);
+  if (made === undefined) {
+    made = { summary: h('div', { class: 'summary', role: 'status', 'aria-live': 'polite' }), details: h('div', { class: 'details' }) };
+    target.replaceChildren(made.summary, made.details);
+    resultParts.set(target, made);
   }
-  return target.tgParts;
+  return made;
 }
 
-/** Renders a Worker answer into `target`: status, words for a failure, and the body pretty-printed. */
-async function showResponse(target, response, started) {
+/**
+ * Renders a Worker answer into `target`: what was called (`label`, so answers of the several buttons
+ * that share the area are told apart), status, words for a failure, and the body pretty-printed.
+ */
+async function showResponse(target: HTMLElement, response: Response, started: number, label?: string): Promise<void> {
   const ms = Math.round(performance.now() - started);
   const text = await response.text().catch(() => '');
-  let body;
+  let body: unknown;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    body = text ? (JSON.parse(text) as unknown) : undefined;
   } catch {
     body = undefined;
   }
@@ -112,19 +173,19 @@ async function showResponse(target, response, started) {
   const { summary, details } = parts(target);
   fill(
     summary,
-    h('p', { class: `outcome ${ok ? 'ok' : 'error'}` }, h('strong', { text: `${response.status} ${response.statusText || (ok ? 'OK' : '')}`.trim() }), ` · ${ms} ms`),
+    h('p', { class: `outcome ${ok ? 'ok' : 'error'}` }, label ? `${label} → ` : '', h('strong', { text: `${response.status} ${response.statusText || (ok ? 'OK' : '')}`.trim() }), ` · ${ms} ms`),
     ok ? null : h('p', { class: 'explain', text: describeFailure(response.status, body, response.headers) }),
   );
   fill(details, shown ? h('pre', { tabindex: '0', 'aria-label': 'Response body' }, h('code', { text: shown })) : h('p', { class: 'muted', text: '(empty body)' }));
 }
 
-function showError(target, error, retry) {
+function showError(target: HTMLElement, error: unknown, retry?: HTMLElement): void {
   const { summary, details } = parts(target);
   fill(summary, h('p', { class: 'outcome error' }, h('strong', { text: 'Failed' })), h('p', { class: 'explain', text: describeError(error) }), retry);
   details.replaceChildren();
 }
 
-function showInfo(target, text, kind = 'ok') {
+function showInfo(target: HTMLElement, text: string, kind: 'ok' | 'muted' | 'error' = 'ok'): void {
   const { summary, details } = parts(target);
   summary.replaceChildren(h('p', { class: `outcome ${kind}`, text }));
   details.replaceChildren();
@@ -134,7 +195,7 @@ function showInfo(target, text, kind = 'ok') {
  * Runs `task` once at a time per button, with a busy note in `target`. The button is marked
  * aria-disabled, not disabled: a disabled button drops keyboard focus, and the person loses their place.
  */
-async function busy(button, target, label, task) {
+async function busy(button: HTMLElement, target: HTMLElement, label: string, task: () => Promise<void>): Promise<void> {
   if (button.getAttribute('aria-disabled') === 'true') return;
   button.setAttribute('aria-disabled', 'true');
   target.setAttribute('aria-busy', 'true');
@@ -147,15 +208,23 @@ async function busy(button, target, label, task) {
   }
 }
 
-async function callApi(vendor, path, target, button) {
+/** The latest call of each result area. */
+const latestCall = new WeakMap<HTMLElement, number>();
+
+async function callApi(vendor: string, path: string, target: HTMLElement, button: HTMLElement): Promise<void> {
   const url = `/api/${encodeURIComponent(vendor)}${path}`;
+  // The area shows the latest call: a slow answer to an earlier button does not replace it.
+  const call = (latestCall.get(target) ?? 0) + 1;
+  latestCall.set(target, call);
+  const latest = (): boolean => latestCall.get(target) === call;
   await busy(button, target, `Calling GET ${path}…`, async () => {
     const started = performance.now();
     try {
       const response = await fetch(url, { headers: { ...CSRF, accept: 'application/json' } });
-      await showResponse(target, response, started);
+      if (latest()) await showResponse(target, response, started, `GET ${path}`);
+      else await response.body?.cancel();
     } catch (error) {
-      showError(target, error);
+      if (latest()) showError(target, error);
     }
   });
   schedulePoll(0);
@@ -164,22 +233,22 @@ async function callApi(vendor, path, target, button) {
 // ---- state -------------------------------------------------------------------------------------------
 
 /** The last /status answer, and server clock minus local clock when it arrived. */
-let status;
+let status: StatusAnswer | undefined;
 let clockOffset = 0;
 let renderedVendors = '';
 /** What the live panel last announced per vendor, so only changes are spoken. */
-const announced = new Map();
+const announced = new Map<string, string>();
 /** The token-mediating state per vendor: { linked, expiresAt } of this page's access token. */
-const pageTokens = new Map();
+const pageTokens = new Map<string, MediatedStatus>();
 
 // ---- vendors section ------------------------------------------------------------------------------------
 
-function renderVendorCards(vendors) {
+function renderVendorCards(vendors: VendorStatus[]): void {
   const cards = vendors.map((v) => {
     const resultId = idFor('call-result', v.vendor);
     const result = h('div', { class: 'result', id: resultId });
-    const buttons = [];
-    const notes = [];
+    const buttons: HTMLButtonElement[] = [];
+    const notes: HTMLElement[] = [];
     for (const route of v.routes) {
       if (route.method === 'GET' && route.access === 'public') {
         const path = samplePath(route.path);
@@ -219,7 +288,7 @@ function renderVendorCards(vendors) {
 
 // ---- live panel ---------------------------------------------------------------------------------------
 
-function errorWords(lastError) {
+function errorWords(lastError: LastError | undefined): HTMLElement {
   if (!lastError) return h('span', { class: 'muted', text: 'none' });
   return h(
     'span',
@@ -230,53 +299,53 @@ function errorWords(lastError) {
   );
 }
 
-function expiryCell(expiresAt, clock = 'server') {
+function expiryCell(expiresAt: number | undefined, clock: 'server' | 'local' = 'server'): HTMLElement {
   if (expiresAt === undefined || expiresAt === null) return h('span', { class: 'muted', text: '—' });
   return h('span', { 'data-expires': String(expiresAt), 'data-clock': clock, text: remaining(expiresAt, clock) });
 }
 
-function remaining(expiresAt, clock) {
+function remaining(expiresAt: number, clock: string | undefined): string {
   const now = clock === 'server' ? Date.now() + clockOffset : Date.now();
   return formatRemaining(expiresAt - now);
 }
 
-function row(term, value) {
+function row(term: string, value: Children): HTMLElement {
   return h('div', {}, h('dt', { text: term }), h('dd', {}, value));
 }
 
 /** The sandbox's counters, read from its own origin with each poll (null without a sandbox or when it is down). */
-let sandboxStats = null;
+let sandboxStats: SandboxStats | null = null;
 
-function sandboxCount(vendor) {
+function sandboxCount(vendor: string): number | undefined {
   const counts = sandboxStats?.tokenRequests;
   if (!counts || !isSandboxVendor(vendor)) return undefined;
   return counts[vendor] ?? 0;
 }
 
 /** Vendors the sandbox counts on their own: the five, its OAuth 2.0 server and the echo upstream. */
-function isSandboxVendor(vendor) {
-  return Boolean(sandboxStats) && (Object.hasOwn(sandboxStats.tokenRequests, vendor) || vendor === 'oauth2' || vendor === 'echo');
+function isSandboxVendor(vendor: string): boolean {
+  return sandboxStats !== null && (Object.hasOwn(sandboxStats.tokenRequests, vendor) || vendor === 'oauth2' || vendor === 'echo');
 }
 
 /** Faults can be armed for the five vendors and the OAuth 2.0 server. */
-function takesFaults(vendor) {
+function takesFaults(vendor: string): boolean {
   return vendor !== 'echo' && isSandboxVendor(vendor);
 }
 
-async function loadSandboxStats() {
+async function loadSandboxStats(): Promise<SandboxStats | null> {
   if (!status?.sandbox) return (sandboxStats = null);
   try {
     const response = await fetch(`${status.sandbox.origin}/_stats`);
-    sandboxStats = response.ok ? await response.json() : null;
+    sandboxStats = response.ok ? ((await response.json()) as SandboxStats) : null;
   } catch {
     sandboxStats = null;
   }
   return sandboxStats;
 }
 
-function renderLive(vendors) {
+function renderLive(vendors: VendorStatus[]): void {
   const cards = vendors.map((v) => {
-    const app = v.app ?? {};
+    const app: Partial<CredentialStatus> = v.app ?? {};
     const seen = sandboxCount(v.vendor);
     const requests = `${app.tokenRequests ?? 0} by the Worker${seen === undefined ? '' : ` · ${seen} seen by the sandbox`}`;
     const linkedPart = v.linkable
@@ -302,6 +371,7 @@ function renderLive(vendors) {
         row('App token cached', app.cached ? h('span', { class: 'yes', text: 'yes' }) : h('span', { class: 'no', text: 'no' })),
         row('Expires in', expiryCell(app.cached ? app.expiresAt : undefined)),
         row('Upstream token requests', requests),
+        row('Last token obtained', app.lastSuccess ? ago(app.lastSuccess.at) : h('span', { class: 'muted', text: 'not yet' })),
         row('Last error', errorWords(app.lastError)),
       ),
       linkedPart,
@@ -312,10 +382,10 @@ function renderLive(vendors) {
 }
 
 /** Speaks changes only: a token obtained or dropped, a new error. */
-function announceChanges(vendors) {
-  const lines = [];
+function announceChanges(vendors: VendorStatus[]): void {
+  const lines: string[] = [];
   for (const v of vendors) {
-    const app = v.app ?? {};
+    const app: Partial<CredentialStatus> = v.app ?? {};
     const key = `${app.cached ? 1 : 0}|${app.lastError?.at ?? ''}`;
     const before = announced.get(v.vendor);
     announced.set(v.vendor, key);
@@ -328,15 +398,15 @@ function announceChanges(vendors) {
   if (lines.length) $('#live-announcer').textContent = lines.join(' ');
 }
 
-function tick() {
-  for (const el of document.querySelectorAll('[data-expires]')) {
+function tick(): void {
+  for (const el of document.querySelectorAll<HTMLElement>('[data-expires]')) {
     el.textContent = remaining(Number(el.dataset.expires), el.dataset.clock);
   }
 }
 
 // ---- link section ---------------------------------------------------------------------------------------
 
-function linkCard(v) {
+function linkCard(v: VendorStatus): HTMLElement {
   const vendor = v.vendor;
   const name = displayName(vendor);
   const resultId = idFor('link-result', vendor);
@@ -397,7 +467,12 @@ function linkCard(v) {
         // The "is linked" notice of a BFF return is no longer true.
         const notice = $('#notice');
         if (notice.dataset.vendor === vendor) notice.hidden = true;
-        showInfo(result, `Unlinked ${name}. The Worker dropped its tokens for your session. ${revocationWords(name, unlinked)}`);
+        showInfo(
+          result,
+          unlinked?.revocation === 'nothing_to_revoke'
+            ? `No ${name} account was linked in this browser: there was nothing to unlink.`
+            : `Unlinked ${name}. The Worker dropped its tokens for your session. ${revocationWords(name, unlinked)}`,
+        );
         await refreshLink(vendor);
       } catch (error) {
         showError(result, error);
@@ -418,7 +493,7 @@ function linkCard(v) {
 }
 
 /** What the vendor did with the tokens at unlink (RFC 7009), in words. */
-function revocationWords(name, unlinked) {
+function revocationWords(name: string, unlinked: Unlinked | undefined): string {
   switch (unlinked?.revocation) {
     case 'revoked':
       return `${name} revoked them too.`;
@@ -431,8 +506,8 @@ function revocationWords(name, unlinked) {
   }
 }
 
-async function unlinkVendor(vendor) {
-  let tg;
+async function unlinkVendor(vendor: string): Promise<Unlinked | undefined> {
+  let tg: Core | undefined;
   try {
     tg = await core();
   } catch {
@@ -440,12 +515,12 @@ async function unlinkVendor(vendor) {
   }
   if (tg) return tg.unlink(vendor);
   const response = await fetch(`/link/${encodeURIComponent(vendor)}/unlink`, { method: 'POST', headers: { ...CSRF, accept: 'application/json' } });
-  const body = await response.json().catch(() => undefined);
+  const body = (await response.json().catch(() => undefined)) as (Unlinked & { error?: string }) | undefined;
   if (!response.ok) throw Object.assign(new Error(describeFailure(response.status, body, response.headers)), { code: body?.error });
   return body;
 }
 
-function renderLinkCards(vendors) {
+function renderLinkCards(vendors: VendorStatus[]): void {
   const linkable = vendors.filter((v) => v.linkable);
   const container = $('#link-cards');
   if (linkable.length === 0) {
@@ -457,12 +532,12 @@ function renderLinkCards(vendors) {
 }
 
 /** Reads `GET /link/<vendor>/status` (the session) and this page's mediated token, and shows both. */
-async function refreshLink(vendor) {
+async function refreshLink(vendor: string): Promise<void> {
   const el = document.querySelector(`[data-link-state="${CSS.escape(vendor)}"]`);
   if (!el) return;
   try {
     const response = await fetch(`/link/${encodeURIComponent(vendor)}/status`, { headers: { accept: 'application/json' } });
-    const body = await response.json().catch(() => undefined);
+    const body = (await response.json().catch(() => undefined)) as (LinkState & { error?: string }) | undefined;
     if (!response.ok) throw Object.assign(new Error(describeFailure(response.status, body, response.headers)), { code: body?.error });
     renderLinkState(vendor, body);
   } catch (error) {
@@ -477,7 +552,7 @@ async function refreshLink(vendor) {
   renderPageToken(vendor);
 }
 
-function renderLinkState(vendor, linked) {
+function renderLinkState(vendor: string, linked: LinkState | undefined): void {
   const el = document.querySelector(`[data-link-state="${CSS.escape(vendor)}"]`);
   if (!el) return;
   if (linked?.linked) {
@@ -494,9 +569,9 @@ function renderLinkState(vendor, linked) {
   }
 }
 
-function renderPageToken(vendor) {
-  const el = document.querySelector(`[data-page-token="${CSS.escape(vendor)}"]`);
-  const renew = document.querySelector(`[data-renew="${CSS.escape(vendor)}"]`);
+function renderPageToken(vendor: string): void {
+  const el = document.querySelector<HTMLElement>(`[data-page-token="${CSS.escape(vendor)}"]`);
+  const renew = document.querySelector<HTMLElement>(`[data-renew="${CSS.escape(vendor)}"]`);
   const page = pageTokens.get(vendor);
   if (!el) return;
   if (!page?.linked) {
@@ -516,7 +591,7 @@ function renderPageToken(vendor) {
 
 // ---- sandbox controls -------------------------------------------------------------------------------------
 
-function renderSandbox(vendors) {
+function renderSandbox(vendors: VendorStatus[]): void {
   const section = $('#sandbox-section');
   if (!status?.sandbox) {
     section.hidden = true;
@@ -538,11 +613,13 @@ function renderSandbox(vendors) {
   $('#sandbox-cards').replaceChildren(...cards);
 }
 
-async function injectFault(vendor, fault, button, result) {
-  const count = Math.min(20, Math.max(1, Number($('#fault-count').value) || 1));
+async function injectFault(vendor: string, fault: string, button: HTMLElement, result: HTMLElement): Promise<void> {
+  const count = Math.min(20, Math.max(1, Number($<HTMLInputElement>('#fault-count').value) || 1));
+  const sandbox = status?.sandbox;
+  if (!sandbox) return;
   await busy(button, result, 'Sending to the sandbox…', async () => {
     try {
-      const response = await fetch(`${status.sandbox.origin}/_faults`, {
+      const response = await fetch(`${sandbox.origin}/_faults`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ vendor, fault, ...(FAULT_WORDS[fault] ? { count } : {}) }),
@@ -567,12 +644,15 @@ async function injectFault(vendor, fault, button, result) {
   schedulePoll(0);
 }
 
-async function resetSandbox() {
+async function resetSandbox(): Promise<void> {
   const button = $('#sandbox-reset');
   const result = $('#sandbox-result');
+  const current = status;
+  if (!current?.sandbox) return;
+  const sandbox = current.sandbox;
   await busy(button, result, 'Resetting…', async () => {
     try {
-      const response = await fetch(`${status.sandbox.origin}/_reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const response = await fetch(`${sandbox.origin}/_reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       if (!response.ok) {
         const body = await response.json().catch(() => undefined);
         showInfo(result, describeFailure(response.status, body, response.headers), 'error');
@@ -580,7 +660,7 @@ async function resetSandbox() {
       }
       // The Worker's side of a reset: each app credential starts over, a refused one included (the same
       // operator route production has; with the sandbox it needs no key).
-      for (const v of status.vendors) {
+      for (const v of current.vendors) {
         const reset = await fetch(`/reset/${encodeURIComponent(v.vendor)}`, { method: 'POST', headers: CSRF });
         if (!reset.ok) {
           const body = await reset.json().catch(() => undefined);
@@ -598,7 +678,7 @@ async function resetSandbox() {
 
 // ---- the account-link notice (?linked=… / ?link_error=…) -----------------------------------------------
 
-function showLinkNotice() {
+function showLinkNotice(): void {
   const params = new URLSearchParams(location.search);
   const linked = params.get('linked');
   const code = params.get('link_error');
@@ -626,7 +706,7 @@ function showLinkNotice() {
     fill(
       notice,
       h('h2', { tabindex: '-1', text: code === 'access_denied' ? `You did not link ${name}` : `Linking ${name} did not work` }),
-      h('p', { text: describeCode(code) }),
+      h('p', { text: describeCode(code ?? undefined) }),
       h('p', { class: 'muted', text: `Error code: ${code}` }),
       h('div', { class: 'actions' }, retry, dismiss),
     );
@@ -634,27 +714,27 @@ function showLinkNotice() {
   notice.hidden = false;
   // The result is read once; a reload should not show it again.
   history.replaceState(null, '', `${location.pathname}${location.hash}`);
-  notice.querySelector('h2').focus();
+  notice.querySelector('h2')?.focus();
 }
 
 // ---- polling --------------------------------------------------------------------------------------------
 
-let pollTimer;
+let pollTimer: ReturnType<typeof setTimeout> | undefined;
 let polling = false;
 
-function schedulePoll(delay = POLL_MS) {
+function schedulePoll(delay = POLL_MS): void {
   clearTimeout(pollTimer);
   if (document.visibilityState !== 'visible') return;
   pollTimer = setTimeout(poll, delay);
 }
 
-async function poll() {
+async function poll(): Promise<void> {
   if (polling) return;
   polling = true;
   const state = $('#worker-state');
   try {
     const response = await fetch('/status', { headers: { accept: 'application/json' }, cache: 'no-store' });
-    const body = await response.json().catch(() => undefined);
+    const body = (await response.json().catch(() => undefined)) as StatusAnswer | undefined;
     if (!response.ok || !body || !Array.isArray(body.vendors)) {
       state.className = 'worker-state error';
       state.textContent = `The Worker answered /status with an error. ${describeFailure(response.status, body, response.headers)}`;
@@ -689,7 +769,7 @@ document.addEventListener('visibilitychange', () => {
   else clearTimeout(pollTimer);
 });
 
-$('#sandbox-reset').addEventListener('click', resetSandbox);
+$('#sandbox-reset').addEventListener('click', () => void resetSandbox());
 showLinkNotice();
 setInterval(tick, 1000);
-poll();
+void poll();
