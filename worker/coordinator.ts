@@ -80,13 +80,17 @@ export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
  */
 export const RENEWAL_WINDOW = 10_000;
 
-/** The vendor's API refused a token its token endpoint had just issued. */
-export function freshTokenRefused(vendor: string): Failure {
+/**
+ * The vendor's API refused a token its token endpoint had just issued, and the credential's renewal
+ * budget is spent: `retryAfter` (ms) is when the next renewal may be asked for.
+ */
+export function freshTokenRefused(vendor: string, retryAfter: number = RENEWAL_WINDOW): Failure {
   return {
     ok: false,
     code: 'ERR_FRESH_TOKEN_REFUSED',
-    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${RENEWAL_WINDOW / 1000} s`,
+    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${Math.ceil(retryAfter / 1000)} s`,
     status: 502,
+    retryAfter,
   };
 }
 
@@ -113,8 +117,6 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dead = new Map<string, Failure>();
   /** App credentials whose stored refusal was already read since this object started. */
   readonly #deadLoaded = new Set<string>();
-  /** When each credential was last renewed after an upstream 401 (row 23). */
-  readonly #renewedAt = new Map<string, number>();
   /** Each DPoP vendor's key of this credential, loaded or made once (worker/dpop-key.ts). */
   readonly #dpop = new Map<string, Promise<DPoP>>();
   /** Server nonces by origin (RFC 9449 §8, §9), shared by this object's token requests and proofs. */
@@ -233,23 +235,30 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /**
    * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
-   * A token the upstream refuses before it ever accepted it (`accepted` false: the asking isolate saw
-   * no success with it) is renewed at most once per credential per {@link RENEWAL_WINDOW}: an upstream
-   * that refuses every token would otherwise have each call mint a new one (SECURITY row 23). Within
-   * the window such a token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested. A token that
-   * worked and was then revoked is always renewed; one that is no longer current (another call renewed
-   * it) is answered with the current one, at no cost.
+   * The credential is renewed at most once per {@link RENEWAL_WINDOW}, whatever path, method or token
+   * history the 401 came with (SECURITY row 23): a 401 on a route that refuses a valid token (a scope
+   * or per-resource refusal) looks like a revocation, and alternating it with a route that answers 200
+   * must not mint a token per pair. Within the window the answer is `ERR_FRESH_TOKEN_REFUSED` and
+   * nothing is requested, unless the token the 401 names is itself older than the window: a token
+   * revoked at the vendor is replaced at once. One that is no longer current (another call renewed
+   * it) is answered with the current one, at no cost. The last renewal and the last token answer are
+   * in this object's storage, so the budget holds across isolates and across evictions.
    */
-  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string, accepted = false): Promise<Outcome<IssuedToken>> {
+  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = await this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
     const current = await source.getToken().catch(() => undefined);
     if (current?.accessToken === accessToken) {
-      const last = this.#renewedAt.get(vendor);
-      if (!accepted && last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
-      this.#renewedAt.set(vendor, Date.now());
+      const now = Date.now();
+      const renewed = `renewed:${vendor}`;
+      const last = this.ctx.storage.kv.get<number>(renewed);
+      // The current token is at most as old as the vendor's last token answer (a later failed answer only makes it look younger).
+      const issuedAt = this.ctx.storage.kv.get<number>(`answered:${vendor}`);
+      const young = issuedAt === undefined || now - issuedAt < RENEWAL_WINDOW;
+      if (last !== undefined && now - last < RENEWAL_WINDOW && young) return freshTokenRefused(vendor, RENEWAL_WINDOW - (now - last));
+      this.ctx.storage.kv.put(renewed, now);
     }
     source.invalidate(accessToken);
     return this.#issue(vendor, linked, kvKey);
@@ -382,7 +391,7 @@ export class TokenCoordinator extends DurableObject<Env> {
   async #adoptLinked(vendor: string, tokens: TokenSet, mode: LinkMode): Promise<IssuedToken> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
-    this.#renewedAt.delete(vendor);
+    this.ctx.storage.kv.delete(`renewed:${vendor}`);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
@@ -398,8 +407,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     this.#status.delete(vendor);
-    this.#renewedAt.delete(vendor);
-    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`, `renewed:${vendor}`]);
     await this.#dropDpop(vendor);
     await this.env.TOKENS.delete(kvKey);
   }

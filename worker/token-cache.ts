@@ -1,7 +1,8 @@
 import type { Config } from './config.js';
-import { freshTokenRefused, type IssuedToken, type Outcome } from './coordinator.js';
+import { freshTokenRefused, type Failure, type IssuedToken, type Outcome } from './coordinator.js';
 import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
+import { log } from './log.js';
 import { createTokenMemory } from './token-memory.js';
 
 /** A token with less than this left is not served from memory or KV: the coordinator renews it. */
@@ -16,12 +17,6 @@ export type Credential = { kind: 'app'; vendor: string } | { kind: 'session'; ve
  * or of KV (eventually consistent), so an unlink in any isolate stops every isolate at once.
  */
 const memory = createTokenMemory();
-/**
- * The last token of each credential that the upstream accepted in this isolate: a 401 on a token that
- * once worked is a revocation, always worth a renewal; a 401 on one that never worked may be a vendor
- * that refuses every token, renewed at most once per window (row 23).
- */
-const accepted = createTokenMemory();
 /** Per-isolate single-flight: concurrent misses in one isolate make one coordinator call. */
 const pending = new Map<string, Promise<Outcome<IssuedToken>>>();
 
@@ -75,13 +70,13 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
 
 /**
  * After the upstream refused `accessToken` with a 401: forget it here and ask the coordinator, which
- * drops it only if it is still current, so a burst of 401s makes one renewal.
+ * drops it only if it is still current (a burst of 401s makes one renewal) and keeps the credential's
+ * renewal budget, whatever this isolate saw the token do before (row 23).
  */
 export async function renewAccessToken(env: Env, credential: Credential, accessToken: string): Promise<Outcome<IssuedToken>> {
   const key = await kvKeyOf(credential);
   if (memory.get(key)?.accessToken === accessToken) memory.delete(key);
-  const worked = accepted.get(key)?.accessToken === accessToken;
-  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key, worked);
+  const outcome = await coordinator(env, credential).renew(credential.vendor, accessToken, credential.kind === 'session', key);
   if (outcome.ok && credential.kind === 'app') memory.set(key, outcome.value);
   return outcome;
 }
@@ -96,25 +91,24 @@ export async function sendWithToken(
   credential: Credential,
   send: (accessToken: string, tokenType: string) => Promise<Response>,
 ): Promise<Outcome<Response>> {
-  const key = await kvKeyOf(credential);
   const token = await getAccessToken(env, config, credential);
   if (!token.ok) return token;
   const first = await send(token.value.accessToken, token.value.tokenType);
-  if (first.status !== 401) {
-    if (accepted.get(key)?.accessToken !== token.value.accessToken) accepted.set(key, token.value);
-    return { ok: true, value: first };
-  }
+  if (first.status !== 401) return { ok: true, value: first };
   await first.body?.cancel();
   const renewed = await renewAccessToken(env, credential, token.value.accessToken);
-  if (!renewed.ok) return renewed;
+  if (!renewed.ok) return refusedRenewal(credential, renewed);
   const second = await send(renewed.value.accessToken, renewed.value.tokenType);
-  if (second.status !== 401) {
-    accepted.set(key, renewed.value);
-    return { ok: true, value: second };
-  }
+  if (second.status !== 401) return { ok: true, value: second };
   // Refused again with the token just renewed: a typed error, not the vendor's 401 (row 23).
   await second.body?.cancel();
-  return freshTokenRefused(credential.vendor);
+  return refusedRenewal(credential, freshTokenRefused(credential.vendor));
+}
+
+/** Every refused renewal is logged, with the credential's kind and vendor only (row 23). */
+function refusedRenewal<T extends Failure>(credential: Credential, failure: T): T {
+  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') log({ at: 'renewal', vendor: credential.vendor, credential: credential.kind, outcome: failure.code, retryAfterMs: failure.retryAfter });
+  return failure;
 }
 
 /** Forgets a credential's token in this isolate (unlink). */

@@ -129,8 +129,8 @@ function tokenFailure(failure: { code: string; message: string; status?: number;
   // A linked user can fix a refused refresh token by linking again; the app's own credential needs an operator.
   if (failure.code === 'ERR_LINK_REQUIRED' && session) return errorResponse(401, 'link_required', failure.message, headers);
   if (failure.code === 'ERR_NOT_LINKED') return errorResponse(401, 'not_linked', failure.message, headers);
-  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
+  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });
 }
