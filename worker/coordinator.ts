@@ -34,7 +34,7 @@ export interface IssuedToken {
  * need the stable code, the status and Retry-After.
  */
 export type Failure = { ok: false; code: string; message: string; status?: number; retryAfter?: number };
-export type Outcome<T> = { ok: true; value: T } | Failure;
+export type Outcome<T> = { ok: true; value: T; vendorWaitUntil?: number } | Failure;
 
 export interface CredentialStatus {
   vendor: string;
@@ -264,6 +264,16 @@ export class TokenCoordinator extends DurableObject<Env> {
     return this.#issue(vendor, linked, kvKey);
   }
 
+  /**
+   * The vendor answered a proxied call 429 with `Retry-After` until `until` (epoch ms): kept here, in
+   * the vendor's app-credential object, and handed with every app token this object answers, so every
+   * isolate honours it (worker/vendor-wait.ts).
+   */
+  async noteVendorWait(vendor: string, until: number): Promise<void> {
+    const key = `wait:${vendor}`;
+    if (until > (this.ctx.storage.kv.get<number>(key) ?? 0)) this.ctx.storage.kv.put(key, until);
+  }
+
   /** The refusal this credential is under, reading an app credential's from storage once. */
   async #deadOf(vendor: string, linked: boolean): Promise<Failure | undefined> {
     if (!linked && !this.#deadLoaded.has(vendor)) {
@@ -289,7 +299,8 @@ export class TokenCoordinator extends DurableObject<Env> {
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
       if (!linked) await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
-      return { ok: true, value: issued(tokens) };
+      const wait = linked ? undefined : this.ctx.storage.kv.get<number>(`wait:${vendor}`);
+      return { ok: true, value: issued(tokens), ...(wait !== undefined && wait > Date.now() ? { vendorWaitUntil: wait } : {}) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
       if (failure.code === ErrorCode.LINK_REQUIRED) {

@@ -4,6 +4,7 @@ import type { Env } from './env.js';
 import { kvTokenStore } from './kv-store.js';
 import { log } from './log.js';
 import { createTokenMemory } from './token-memory.js';
+import { noteVendorWait, retryAfterUntil } from './vendor-wait.js';
 
 /** A token with less than this left is not served from memory or KV: the coordinator renews it. */
 const MIN_REMAINING = 5_000;
@@ -65,7 +66,27 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
   }
   const outcome = await flight;
   if (outcome.ok && app) memory.set(key, outcome.value);
+  if (outcome.ok && outcome.vendorWaitUntil !== undefined) noteVendorWait(credential.vendor, outcome.vendorWaitUntil);
   return outcome;
+}
+
+/**
+ * After a vendor's 429 on a proxied call: no caller of this isolate calls it until its `Retry-After`
+ * has passed, and the vendor's app-credential object keeps the time for every isolate that asks it
+ * for a token (worker/vendor-wait.ts).
+ */
+export async function noteVendorRetryAfter(env: Env, vendor: string, retryAfter: string | null): Promise<void> {
+  const until = retryAfterUntil(retryAfter);
+  if (until === undefined) return;
+  noteVendorWait(vendor, until);
+  await coordinator(env, { kind: 'app', vendor }).noteVendorWait(vendor, until);
+}
+
+/** The app credential's token from this isolate's memory while fresh, with no await (the hot path). */
+function warmToken(credential: Credential): IssuedToken | undefined {
+  if (credential.kind !== 'app') return undefined;
+  const cached = memory.get(`tok:app:${credential.vendor}`);
+  return fresh(cached, Date.now()) ? cached : undefined;
 }
 
 /**
@@ -91,7 +112,8 @@ export async function sendWithToken(
   credential: Credential,
   send: (accessToken: string, tokenType: string) => Promise<Response>,
 ): Promise<Outcome<Response>> {
-  const token = await getAccessToken(env, config, credential);
+  const warm = warmToken(credential);
+  const token: Outcome<IssuedToken> = warm !== undefined ? { ok: true, value: warm } : await getAccessToken(env, config, credential);
   if (!token.ok) return token;
   const first = await send(token.value.accessToken, token.value.tokenType);
   if (first.status !== 401) return { ok: true, value: first };

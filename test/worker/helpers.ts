@@ -76,3 +76,9 @@ export async function linkBff(extra: Record<string, string> = {}): Promise<strin
 export function instaboxVendor(routes: { method: string; path: string; access: string }[] = [{ method: 'GET', path: '/v2/orders', access: 'public' }]): Record<string, unknown> {
   return { profile: 'instabox', options: { clientId: 'id' }, secrets: { clientSecret: 'INSTABOX_CLIENT_SECRET' }, routes };
 }
+
+/** A strong operator key for a Worker outside loopback: 32 random bytes, base64url, with a canary prefix. */
+export function operatorKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `operator-key-canary-${btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
+}

@@ -9,7 +9,8 @@ import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/c
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { limitedAnswer } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
-import { sendWithToken, type Credential } from '../token-cache.js';
+import { noteVendorRetryAfter, sendWithToken, type Credential } from '../token-cache.js';
+import { vendorWait } from '../vendor-wait.js';
 import { sendWithDpop } from '../proxy/dpop.js';
 
 /** Largest request body the proxy buffers (it must be able to send it twice, after a 401). */
@@ -60,6 +61,14 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     return errorResponse(403, 'csrf', csrf === 'BAD_ORIGIN' ? 'This origin may not call the API' : 'Browser calls need the X-Tokengate-CSRF: 1 header', cors());
   }
 
+  // The vendor asked every caller to wait (its own 429's Retry-After): nobody reaches it until then.
+  const wait = vendorWait(vendor.name);
+  if (wait !== undefined) return vendorWaiting(vendor.name, wait, cors());
+  // The caller's one budget (the only await before the upstream fetch on a warm token), taken before
+  // any key is compared, so guessing keys meets 429 like any other flood.
+  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, cors());
+  if (limited !== undefined) return limited;
+
   const access = match.route.access;
   let credential: Credential = { kind: 'app', vendor: vendor.name };
   if (access === 'key') {
@@ -72,9 +81,6 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     if (session === undefined) return errorResponse(401, 'not_linked', `Link your ${vendor.name} account first`, cors());
     credential = { kind: 'session', vendor: vendor.name, session };
   }
-
-  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, '', cors());
-  if (limited !== undefined) return limited;
 
   let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
@@ -104,6 +110,7 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const upstream = outcome.value;
   // The platform's request log already has every call; ours adds the vendor and route of the failures.
   if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
+  if (upstream.status === 429) await noteVendorRetryAfter(ctx.env, vendor.name, upstream.headers.get('retry-after'));
   // 304 Not Modified is an answer to the caller's conditional headers, not a redirect: it passes through.
   if (upstream.status >= 300 && upstream.status < 400 && upstream.status !== 304) {
     await upstream.body?.cancel();
@@ -123,6 +130,13 @@ function upstreamUrl(vendor: VendorRuntime, target: { path: string; search: stri
     throw new Error('upstream URL escaped its base');
   }
   return url.href;
+}
+
+/** 429 while the vendor's own Retry-After runs, with the time left. */
+function vendorWaiting(vendor: string, ms: number, headers: Headers): Response {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  headers.set('retry-after', String(seconds));
+  return errorResponse(429, 'vendor_rate_limited', `${vendor} asked for no calls for ${seconds} s more`, headers);
 }
 
 function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers, session: boolean): Response {

@@ -30,7 +30,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   // A DPoP vendor's tokens are bound to a key that never leaves the Worker (RFC 9449): a page could not use one.
   if (vendor.dpop) return oauthError(400, 'invalid_request', `${vendor.name}'s tokens are bound to the Worker's DPoP key; link this vendor with /link/${vendor.name}/start (the Worker calls it for the page)`);
   // Each call may cost a token request authenticated with the client secret (row 19).
-  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
+  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name);
   if (limited !== undefined) return limited;
   // Only pages of the listed origins may exchange or refresh (browsers always send Origin on POST).
   const origin = request.headers.get('origin');
