@@ -74,11 +74,15 @@ export type UnlinkOutcome = { revocation: 'revoked' | 'not_offered' | 'nothing_t
 export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string };
 
 /**
- * A credential is renewed after an upstream 401 at most once in this window: a vendor that refuses
- * the token it just issued is misconfigured (wrong audience, clock, revoked client), and asking it
- * again at once only burns its token endpoint (SECURITY row 23).
+ * The window of a credential's renewal budget after upstream 401s (SECURITY row 23): within it, one
+ * renewal that did not help (the renewed token was refused too: a vendor that refuses every token, or
+ * a route that refuses a valid one) stops renewals until the window has passed, and at most
+ * {@link RENEWALS_PER_WINDOW} renewals happen in all. Asking again at once would only burn the
+ * vendor's token endpoint.
  */
 export const RENEWAL_WINDOW = 10_000;
+/** Renewals of one credential within {@link RENEWAL_WINDOW} at most, even when each helped (revocations). */
+export const RENEWALS_PER_WINDOW = 3;
 
 /**
  * The vendor's API refused a token its token endpoint had just issued, and the credential's renewal
@@ -235,14 +239,15 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /**
    * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
-   * The credential is renewed at most once per {@link RENEWAL_WINDOW}, whatever path, method or token
-   * history the 401 came with (SECURITY row 23): a 401 on a route that refuses a valid token (a scope
-   * or per-resource refusal) looks like a revocation, and alternating it with a route that answers 200
-   * must not mint a token per pair. Within the window the answer is `ERR_FRESH_TOKEN_REFUSED` and
-   * nothing is requested, unless the token the 401 names is itself older than the window: a token
-   * revoked at the vendor is replaced at once. One that is no longer current (another call renewed
-   * it) is answered with the current one, at no cost. The last renewal and the last token answer are
-   * in this object's storage, so the budget holds across isolates and across evictions.
+   * The credential's renewal budget holds whatever path, method or token history the 401 came with
+   * (SECURITY row 23): a route that refuses a valid token (a scope or per-resource refusal) alternated
+   * with one that takes it must not mint a token per pair. Within {@link RENEWAL_WINDOW}, after a
+   * renewal that did not help ({@link renewalFutile}) or after {@link RENEWALS_PER_WINDOW} renewals, the
+   * answer is `ERR_FRESH_TOKEN_REFUSED` with the time left and nothing is requested, unless the token the
+   * 401 names is itself older than the window. So a token revoked at the vendor is replaced at once
+   * (its renewal helps), and one that is no longer current (another call renewed it) is answered with
+   * the current one, at no cost. The budget is in this object's storage, so it holds across isolates
+   * and across evictions.
    */
   async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
@@ -252,22 +257,33 @@ export class TokenCoordinator extends DurableObject<Env> {
     const current = await source.getToken().catch(() => undefined);
     if (current?.accessToken === accessToken) {
       const now = Date.now();
-      const renewed = `renewed:${vendor}`;
-      const last = this.ctx.storage.kv.get<number>(renewed);
+      const key = `renewed:${vendor}`;
+      const recent = (this.ctx.storage.kv.get<number[]>(key) ?? []).filter((at) => now - at < RENEWAL_WINDOW);
+      const futile = this.ctx.storage.kv.get<number>(`futile:${vendor}`);
       // The current token is at most as old as the vendor's last token answer (a later failed answer only makes it look younger).
       const issuedAt = this.ctx.storage.kv.get<number>(`answered:${vendor}`);
       const young = issuedAt === undefined || now - issuedAt < RENEWAL_WINDOW;
-      if (last !== undefined && now - last < RENEWAL_WINDOW && young) return freshTokenRefused(vendor, RENEWAL_WINDOW - (now - last));
-      this.ctx.storage.kv.put(renewed, now);
+      const blockedUntil = Math.max(futile === undefined ? 0 : futile + RENEWAL_WINDOW, recent.length >= RENEWALS_PER_WINDOW ? recent[0]! + RENEWAL_WINDOW : 0);
+      if (young && blockedUntil > now) return freshTokenRefused(vendor, blockedUntil - now);
+      this.ctx.storage.kv.put(key, [...recent, now]);
     }
     source.invalidate(accessToken);
     return this.#issue(vendor, linked, kvKey);
   }
 
   /**
-   * The vendor answered a proxied call 429 with `Retry-After` until `until` (epoch ms): kept here, in
-   * the vendor's app-credential object, and handed with every app token this object answers, so every
-   * isolate honours it (worker/vendor-wait.ts).
+   * The token {@link renew} just answered was refused by the upstream too: the renewal did not help,
+   * so no other is made within {@link RENEWAL_WINDOW} for a token younger than it.
+   */
+  async renewalFutile(vendor: string, accessToken: string): Promise<void> {
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
+    if (tokens?.accessToken === accessToken) this.ctx.storage.kv.put(`futile:${vendor}`, Date.now());
+  }
+
+  /**
+   * The vendor answered a proxied call of this credential 429 with `Retry-After` until `until` (epoch
+   * ms): kept here and handed with every token this object answers until then, so every isolate
+   * honours it (worker/vendor-wait.ts).
    */
   async noteVendorWait(vendor: string, until: number): Promise<void> {
     const key = `wait:${vendor}`;
@@ -299,7 +315,7 @@ export class TokenCoordinator extends DurableObject<Env> {
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
       if (!linked) await this.#publish(kvKey, tokens);
       delete this.#statusOf(vendor).lastError;
-      const wait = linked ? undefined : this.ctx.storage.kv.get<number>(`wait:${vendor}`);
+      const wait = this.ctx.storage.kv.get<number>(`wait:${vendor}`);
       return { ok: true, value: issued(tokens), ...(wait !== undefined && wait > Date.now() ? { vendorWaitUntil: wait } : {}) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
@@ -403,6 +419,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
     this.ctx.storage.kv.delete(`renewed:${vendor}`);
+    this.ctx.storage.kv.delete(`futile:${vendor}`);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await storageStore(this.ctx.storage, this.#cfg().keys).set(`tokens:${vendor}`, tokens);
@@ -418,7 +435,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     this.#status.delete(vendor);
-    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`, `renewed:${vendor}`]);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`, `renewed:${vendor}`, `futile:${vendor}`]);
     await this.#dropDpop(vendor);
     await this.env.TOKENS.delete(kvKey);
   }

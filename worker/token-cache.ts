@@ -66,20 +66,25 @@ export async function getAccessToken(env: Env, config: Config, credential: Crede
   }
   const outcome = await flight;
   if (outcome.ok && app) memory.set(key, outcome.value);
-  if (outcome.ok && outcome.vendorWaitUntil !== undefined) noteVendorWait(credential.vendor, outcome.vendorWaitUntil);
+  if (outcome.ok && app && outcome.vendorWaitUntil !== undefined) noteVendorWait(credential.vendor, outcome.vendorWaitUntil);
   return outcome;
 }
 
 /**
- * After a vendor's 429 on a proxied call: no caller of this isolate calls it until its `Retry-After`
- * has passed, and the vendor's app-credential object keeps the time for every isolate that asks it
- * for a token (worker/vendor-wait.ts).
+ * After a vendor's 429 on a proxied call: the credential's object keeps the time for every isolate
+ * that asks it for a token, and for the app credential no caller of this isolate calls the vendor
+ * until its `Retry-After` has passed (worker/vendor-wait.ts).
  */
-export async function noteVendorRetryAfter(env: Env, vendor: string, retryAfter: string | null): Promise<void> {
+export async function noteVendorRetryAfter(env: Env, credential: Credential, retryAfter: string | null): Promise<void> {
   const until = retryAfterUntil(retryAfter);
   if (until === undefined) return;
-  noteVendorWait(vendor, until);
-  await coordinator(env, { kind: 'app', vendor }).noteVendorWait(vendor, until);
+  if (credential.kind === 'app') noteVendorWait(credential.vendor, until);
+  await coordinator(env, credential).noteVendorWait(credential.vendor, until);
+}
+
+/** The vendor asked this credential's calls to wait: answered 429 with the time left, nothing sent. */
+function vendorWaiting(vendor: string, until: number): Failure {
+  return { ok: false, code: 'ERR_VENDOR_WAIT', message: `${vendor} asked for no calls for ${Math.ceil((until - Date.now()) / 1000)} s more`, status: 429, retryAfter: until - Date.now() };
 }
 
 /** The app credential's token from this isolate's memory while fresh, with no await (the hot path). */
@@ -115,6 +120,7 @@ export async function sendWithToken(
   const warm = warmToken(credential);
   const token: Outcome<IssuedToken> = warm !== undefined ? { ok: true, value: warm } : await getAccessToken(env, config, credential);
   if (!token.ok) return token;
+  if (token.vendorWaitUntil !== undefined && token.vendorWaitUntil > Date.now()) return vendorWaiting(credential.vendor, token.vendorWaitUntil);
   const first = await send(token.value.accessToken, token.value.tokenType);
   if (first.status !== 401) return { ok: true, value: first };
   await first.body?.cancel();
@@ -122,8 +128,10 @@ export async function sendWithToken(
   if (!renewed.ok) return refusedRenewal(credential, renewed);
   const second = await send(renewed.value.accessToken, renewed.value.tokenType);
   if (second.status !== 401) return { ok: true, value: second };
-  // Refused again with the token just renewed: a typed error, not the vendor's 401 (row 23).
+  // Refused again with the token just renewed: the renewal did not help, which spends the credential's
+  // renewal budget for the window; a typed error, not the vendor's 401 (row 23).
   await second.body?.cancel();
+  await coordinator(env, credential).renewalFutile(credential.vendor, renewed.value.accessToken);
   return refusedRenewal(credential, freshTokenRefused(credential.vendor));
 }
 

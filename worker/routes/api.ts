@@ -61,9 +61,6 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     return errorResponse(403, 'csrf', csrf === 'BAD_ORIGIN' ? 'This origin may not call the API' : 'Browser calls need the X-Tokengate-CSRF: 1 header', cors());
   }
 
-  // The vendor asked every caller to wait (its own 429's Retry-After): nobody reaches it until then.
-  const wait = vendorWait(vendor.name);
-  if (wait !== undefined) return vendorWaiting(vendor.name, wait, cors());
   // The caller's one budget (the only await before the upstream fetch on a warm token), taken before
   // any key is compared, so guessing keys meets 429 like any other flood.
   const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, cors());
@@ -81,6 +78,10 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     if (session === undefined) return errorResponse(401, 'not_linked', `Link your ${vendor.name} account first`, cors());
     credential = { kind: 'session', vendor: vendor.name, session };
   }
+  // The vendor asked the app credential's calls to wait (its own 429's Retry-After): no caller reaches it
+  // until then. A session's wait is its object's, told with its token (worker/vendor-wait.ts).
+  const wait = credential.kind === 'app' ? vendorWait(vendor.name) : undefined;
+  if (wait !== undefined) return vendorWaiting(vendor.name, wait, cors());
 
   let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
@@ -110,7 +111,7 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const upstream = outcome.value;
   // The platform's request log already has every call; ours adds the vendor and route of the failures.
   if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
-  if (upstream.status === 429) await noteVendorRetryAfter(ctx.env, vendor.name, upstream.headers.get('retry-after'));
+  if (upstream.status === 429) await noteVendorRetryAfter(ctx.env, credential, upstream.headers.get('retry-after'));
   // 304 Not Modified is an answer to the caller's conditional headers, not a redirect: it passes through.
   if (upstream.status >= 300 && upstream.status < 400 && upstream.status !== 304) {
     await upstream.body?.cancel();
@@ -145,6 +146,7 @@ function tokenFailure(failure: { code: string; message: string; status?: number;
   if (failure.code === 'ERR_NOT_LINKED') return errorResponse(401, 'not_linked', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
   if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
+  if (failure.code === 'ERR_VENDOR_WAIT') return errorResponse(429, 'vendor_rate_limited', failure.message, headers);
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });
 }
