@@ -85,6 +85,25 @@ describe('budgets without a lever (finding 2)', () => {
     expect((await call('/api/echo/headers', { headers: browser({ 'cf-connecting-ip': '198.18.42.1' }) })).status).toBe(200);
   }, 30_000);
 
+  it("a linked session's 429 holds for that session only: other sessions and the app credential's callers are still served", async () => {
+    const [shopper, other] = [await linkBff({ 'cf-connecting-ip': '198.18.60.1' }), await linkBff({ 'cf-connecting-ip': '198.18.60.2' })];
+    const self = (cookie: string, ip: string): Promise<Response> => call('/api/instacart/v2/fulfillment/users/self', { headers: browser({ cookie, 'cf-connecting-ip': ip }) });
+    expect((await self(shopper, '198.18.60.1')).status).toBe(200);
+    // What the proxy records when the vendor answers this session's call 429 with Retry-After: 3 (a per-user limit).
+    const stub = real.COORDINATOR.get(real.COORDINATOR.idFromName(`session:${shopper.split('=')[1]!}`));
+    await stub.noteVendorWait('instacart', Date.now() + 3_000);
+    const before = (await sandboxStats()).apiCalls['instacart']!;
+    const waiting = await self(shopper, '198.18.60.1');
+    expect(waiting.status).toBe(429);
+    expect(((await waiting.json()) as { error: string }).error).toBe('vendor_rate_limited');
+    expect(Number(waiting.headers.get('retry-after'))).toBeLessThanOrEqual(3);
+    expect((await sandboxStats()).apiCalls['instacart']).toBe(before);
+    expect((await self(other, '198.18.60.2')).status).toBe(200);
+    expect((await call('/api/instacart/v2/fulfillment/stores', { headers: browser({ 'cf-connecting-ip': '198.18.60.3' }) })).status).toBe(200);
+    await sleep(3_250);
+    expect((await self(shopper, '198.18.60.1')).status).toBe(200);
+  }, 30_000);
+
   it('the bound: callers flooding a vendor reach it at most their own budgets, for one token request', async () => {
     await freshRateWindow(40);
     const before = await sandboxStats();
