@@ -93,7 +93,7 @@ export default defineConfig({
             /** The DPoP-bound client's vendors: its userinfo as a session route, and the same path with the app's own token. */
             const dpopVendor = (options: Record<string, string | boolean>, at = issuer) => ({
               ...vendor({ clientId: 'tokengate-worker-dpop', ...options }, { clientSecret: 'OIDC_DPOP_SECRET' }, at),
-              routes: [{ method: 'GET', path: '/me', access: 'session' }, { method: 'GET', path: '/me/app', access: 'public' }],
+              routes: [{ method: 'GET', path: '/me', access: 'session' }, { method: 'GET', path: '/me/app', access: 'public' }, { method: 'GET', path: '/refused', access: 'session' }],
             });
             return {
               main: './worker/index.ts',

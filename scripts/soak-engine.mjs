@@ -467,17 +467,34 @@ function rateLimit(root, name) {
   return Number(limit);
 }
 
+/** The credential's renewal window (worker/coordinator.ts RENEWAL_WINDOW): one renewal per window at most. */
+const RENEWAL_WINDOW_MS = 10_000;
+
+/**
+ * How many of the Rate Limiting binding's windows (fixed, aligned to the clock, 60 s) a flood that ran
+ * from `from` to `to` touched: a caller's budget is whole again in each.
+ */
+const rateWindows = (from, to, period = 60_000) => Math.floor(to / period) - Math.floor(from / period) + 1;
+
 /**
  * The attack phase, after the load: what a hostile caller can make the vendors do through the Worker.
- * Each flood rotates its caller address (under wrangler dev the caller sets CF-Connecting-IP), so
- * only the per-vendor limits stand between it and the vendor:
- * - 300 × `GET /link/instacart/start` (each accepted one costs Instacart calls: a test user, its code);
- * - 150 × `POST /token/oauth2` with bogus codes (each accepted one is a token request with the secret);
- * - 100 sequential calls to an upstream that always answers 401 (a fresh token refused every time).
- * Bounded: 550 requests, each with a 10 s timeout.
+ * No budget is shared by callers (docs/security.md row 32), so each flood of one kind comes from one
+ * address, which is what a production caller has (Cloudflare sets CF-Connecting-IP); the floods that
+ * rotate addresses show that no address spends another's budget:
+ * - 300 × `GET /link/instacart/start` from one address (each accepted one costs Instacart calls);
+ * - 150 × `POST /token/oauth2` with bogus codes from one address (each accepted one is a token request);
+ * - 100 sequential calls to an upstream that always answers 401 (a fresh token refused every time);
+ * - finding 1: 55 pairs of a route that answers 200 and one that refuses the same token (401), from
+ *   rotating addresses: at most one token request per renewal window;
+ * - finding 2: 130 cookieless callbacks from 130 addresses, and 11 addresses spending their whole
+ *   `/api` budget, then a caller never seen before links and calls the API; a vendor's 429 with
+ *   Retry-After, then 20 callers of that vendor, none of whom may reach it;
+ * - finding 4: 300 wrong operator keys on a key route from one address: 429 before the key is compared.
+ * Bounded: about 3,000 requests, each with a 10 s timeout.
  */
 export async function runAttack({ base, sandbox, root = ROOT }) {
-  const flowLimit = rateLimit(root, 'RL_FLOW_VENDOR');
+  const flowLimit = rateLimit(root, 'RL_FLOW_CALLER');
+  const apiLimit = rateLimit(root, 'RL_CALLER');
   const caller = (i) => `198.19.${(i >> 8) & 255}.${i & 255}`;
   const tally = () => ({ sent: 0, accepted: 0, limited: 0, other: 0 });
   const count = (figures, answer, accepted) => {
@@ -486,40 +503,107 @@ export async function runAttack({ base, sandbox, root = ROOT }) {
     else if (accepted(answer)) figures.accepted++;
     else figures.other++;
   };
+  const browserHeaders = (ip) => ({ origin: ORIGIN, 'x-tokengate-csrf': '1', 'cf-connecting-ip': ip });
   const before = await stats(sandbox);
 
   const starts = tally();
-  await inBatches(300, 25, async (i) => {
-    const answer = await request(`${base}/link/instacart/start`, { headers: { 'cf-connecting-ip': caller(i), 'sec-fetch-site': 'same-origin' }, timeoutMs: 10_000 });
+  const startsFrom = Date.now();
+  await inBatches(300, 25, async () => {
+    const answer = await request(`${base}/link/instacart/start`, { headers: { 'cf-connecting-ip': caller(1), 'sec-fetch-site': 'same-origin' }, timeoutMs: 10_000 });
     count(starts, answer, (a) => a.status === 303 && !String(a.headers.location ?? '').includes('link_error'));
   });
+  starts.windows = rateWindows(startsFrom, Date.now());
   const afterStarts = await stats(sandbox);
 
   const tokens = tally();
+  const tokensFrom = Date.now();
   await inBatches(150, 25, async (i) => {
     const body = new URLSearchParams({ grant_type: 'authorization_code', code: `bogus-code-${i}`, code_verifier: 'v'.repeat(43), redirect_uri: `${ORIGIN}/callback` }).toString();
     const answer = await request(`${base}/token/oauth2`, {
       method: 'POST',
-      headers: { origin: ORIGIN, 'x-tokengate-csrf': '1', 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': caller(1000 + i) },
+      headers: { ...browserHeaders(caller(2)), 'content-type': 'application/x-www-form-urlencoded' },
       body,
       timeoutMs: 10_000,
     });
     count(tokens, answer, (a) => a.status === 400);
   });
+  tokens.windows = rateWindows(tokensFrom, Date.now());
   const afterTokens = await stats(sandbox);
 
   const refused = tally();
   for (let i = 0; i < 100; i++) {
-    const answer = await request(`${base}/api/echo/unauthorized`, { headers: { origin: ORIGIN, 'x-tokengate-csrf': '1', 'cf-connecting-ip': caller(2000 + i) }, timeoutMs: 10_000 });
+    const answer = await request(`${base}/api/echo/unauthorized`, { headers: browserHeaders(caller(2000 + i)), timeoutMs: 10_000 });
     count(refused, answer, (a) => a.status === 502 && a.body.includes('fresh_token_refused'));
   }
+  const afterRefused = await stats(sandbox);
+
+  // Finding 1: a route that answers 200 and one that refuses the same valid token, alternated.
+  const alternating = tally();
+  const alternatingStarted = Date.now();
+  for (let pair = 0; pair < 55; pair++) {
+    const ok = await request(`${base}/api/echo/headers`, { headers: browserHeaders(caller(2200 + 2 * pair)), timeoutMs: 10_000 });
+    count(alternating, ok, (a) => a.status === 200);
+    const no = await request(`${base}/api/echo/unauthorized`, { headers: browserHeaders(caller(2201 + 2 * pair)), timeoutMs: 10_000 });
+    count(alternating, no, (a) => a.status === 502 && a.body.includes('fresh_token_refused'));
+  }
+  const alternatingWindows = Math.floor((Date.now() - alternatingStarted) / RENEWAL_WINDOW_MS) + 1;
+  const afterAlternating = await stats(sandbox);
+
+  // Finding 2: refused work spends no budget; no caller's flood shuts another out; the vendor's 429 holds for everyone.
+  const callbacks = tally();
+  await inBatches(130, 25, async (i) => {
+    const answer = await request(`${base}/link/instacart/callback?code=forged&state=forged`, { headers: { 'cf-connecting-ip': caller(2400 + i) }, timeoutMs: 10_000 });
+    count(callbacks, answer, (a) => a.status === 400);
+  });
+  const spenders = tally();
+  for (let address = 0; address < 11; address++) {
+    await inBatches(110, 25, async () => {
+      const answer = await request(`${base}/api/instabox/v2/orders`, { headers: browserHeaders(caller(2600 + address)), timeoutMs: 10_000 });
+      count(spenders, answer, (a) => a.status === 200);
+    });
+  }
+  const newcomer = { refused: 0 };
+  const newStart = await request(`${base}/link/instacart/start`, { headers: { 'cf-connecting-ip': caller(2700), 'sec-fetch-site': 'same-origin' }, timeoutMs: 10_000 });
+  if (newStart.status !== 303 || String(newStart.headers.location ?? '').includes('link_error')) newcomer.refused++;
+  const newApi = await request(`${base}/api/instabox/v2/orders`, { headers: browserHeaders(caller(2701)), timeoutMs: 10_000 });
+  if (newApi.status !== 200) newcomer.refused++;
+  const echoBeforeWait = await echoCount(sandbox);
+  const vendorWait = tally();
+  const first = await request(`${base}/api/echo/ratelimited?retry_after=5`, { headers: browserHeaders(caller(2800)), timeoutMs: 10_000 });
+  for (let i = 0; i < 20; i++) {
+    const answer = await request(`${base}/api/echo/headers`, { headers: browserHeaders(caller(2801 + i)), timeoutMs: 10_000 });
+    count(vendorWait, answer, () => false);
+  }
+  // The first call is the one the vendor answered 429; any other that reached it went past its Retry-After.
+  const reachedDuringWait = Math.max(0, ((await echoCount(sandbox)) ?? 0) - (echoBeforeWait ?? 0) - (first.status === 429 ? 1 : 0));
+
+  // Finding 4: wrong operator keys meet the caller's budget before they are compared.
+  const wrongKeys = tally();
+  const wrongKeysFrom = Date.now();
+  await inBatches(300, 25, async (i) => {
+    const answer = await request(`${base}/api/instabox/v2/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tokengate-key': `wrong-operator-key-${i}`, 'cf-connecting-ip': caller(2900) },
+      body: '{}',
+      timeoutMs: 10_000,
+    });
+    count(wrongKeys, answer, (a) => a.status === 401);
+  });
+  wrongKeys.windows = rateWindows(wrongKeysFrom, Date.now());
+
   const after = await stats(sandbox);
   const delta = (from, to, table, key) => (to[table][key] ?? 0) - (from[table][key] ?? 0);
   return {
     flowLimit,
+    apiLimit,
     starts: { ...starts, vendorCalls: delta(before, afterStarts, 'apiCalls', 'instacart') },
     tokens: { ...tokens, vendorCalls: delta(afterStarts, afterTokens, 'tokenRequests', 'oauth2') },
-    refused: { ...refused, tokenRequests: delta(afterTokens, after, 'tokenRequests', 'echo') },
+    refused: { ...refused, tokenRequests: delta(afterTokens, afterRefused, 'tokenRequests', 'echo') },
+    alternating: { ...alternating, tokenRequests: delta(afterRefused, afterAlternating, 'tokenRequests', 'echo'), windows: alternatingWindows },
+    callbacks: { ...callbacks, tokenRequests: delta(afterAlternating, after, 'tokenRequests', 'instacart') },
+    spenders: { ...spenders, newcomerRefused: newcomer.refused },
+    vendorWait: { ...vendorWait, firstStatus: first.status, reachedDuringWait },
+    wrongKeys,
   };
 }
 
@@ -837,10 +921,18 @@ export function mustBeZero(result, logScan, reloads) {
 /** The attack phase's must-be-0 figures: what reached the vendors beyond the limits, and stray answers. */
 function attackOverLimits(attack) {
   return {
-    'attack: accepted /link starts beyond the per-vendor limit': Math.max(0, attack.starts.accepted - attack.flowLimit),
-    'attack: /token vendor requests beyond the per-vendor limit': Math.max(0, attack.tokens.vendorCalls - attack.flowLimit),
+    'attack: accepted /link starts from one address beyond its limit': Math.max(0, attack.starts.accepted - attack.flowLimit * attack.starts.windows),
+    'attack: /token vendor requests from one address beyond its limit': Math.max(0, attack.tokens.vendorCalls - attack.flowLimit * attack.tokens.windows),
     'attack: token requests for an always-401 upstream beyond 3': Math.max(0, attack.refused.tokenRequests - 3),
     'attack: answers neither accepted nor 429 with Retry-After': attack.starts.other + attack.tokens.other + attack.refused.other,
+    'finding 1: token requests of the 200/401 alternation beyond one per renewal window': Math.max(0, attack.alternating.tokenRequests - attack.alternating.windows),
+    'finding 1: alternation answers neither 200 nor 502 fresh_token_refused': attack.alternating.other + attack.alternating.limited,
+    'finding 2: cookieless callbacks answered other than 400 (a budget spent, or a token request)': attack.callbacks.other + attack.callbacks.limited + attack.callbacks.tokenRequests,
+    'finding 2: calls of a caller never seen before refused after the floods': attack.spenders.newcomerRefused,
+    "finding 2: calls that reached the vendor during its own Retry-After": attack.vendorWait.reachedDuringWait + (attack.vendorWait.firstStatus === 429 ? 0 : 1),
+    "finding 2: callers not told to wait during the vendor's Retry-After": attack.vendorWait.sent - attack.vendorWait.limited,
+    'finding 4: wrong keys compared beyond the per-caller limit': Math.max(0, attack.wrongKeys.accepted - attack.apiLimit * attack.wrongKeys.windows) + attack.wrongKeys.other,
+    'finding 4: a wrong-key flood that never met 429': attack.wrongKeys.limited > 0 ? 0 : 1,
   };
 }
 
@@ -891,13 +983,18 @@ export function formatReport(result, logScan, reloads, title = 'tokengate soak')
       '',
       '## Attack phase',
       '',
-      `After the load, from rotating caller addresses (so only the per-vendor limits hold; RL_FLOW_VENDOR = ${n(a.flowLimit)} a minute).`,
+      `After the load. No budget is shared by callers, so the floods of one kind come from one address (RL_FLOW_CALLER = ${n(a.flowLimit)}, RL_CALLER = ${n(a.apiLimit)} a minute per caller and vendor); the others rotate addresses.`,
       '',
       '| flood | sent | accepted | 429 with Retry-After | other | reached the vendor | goal |',
       '| --- | --- | --- | --- | --- | --- | --- |',
-      `| \`GET /link/instacart/start\` | ${n(a.starts.sent)} | ${n(a.starts.accepted)} | ${n(a.starts.limited)} | ${n(a.starts.other)} | ${n(a.starts.vendorCalls)} Instacart calls | accepted ≤ ${n(a.flowLimit)} ${mark(over['attack: accepted /link starts beyond the per-vendor limit'] === 0)} |`,
-      `| \`POST /token/oauth2\`, bogus codes | ${n(a.tokens.sent)} | ${n(a.tokens.accepted)} (400 from the vendor) | ${n(a.tokens.limited)} | ${n(a.tokens.other)} | ${n(a.tokens.vendorCalls)} token requests | ≤ ${n(a.flowLimit)} ${mark(over['attack: /token vendor requests beyond the per-vendor limit'] === 0)} |`,
+      `| \`GET /link/instacart/start\`, one address | ${n(a.starts.sent)} | ${n(a.starts.accepted)} | ${n(a.starts.limited)} | ${n(a.starts.other)} | ${n(a.starts.vendorCalls)} Instacart calls | accepted ≤ ${n(a.flowLimit)} ${mark(over['attack: accepted /link starts from one address beyond its limit'] === 0)} |`,
+      `| \`POST /token/oauth2\`, bogus codes, one address | ${n(a.tokens.sent)} | ${n(a.tokens.accepted)} (400 from the vendor) | ${n(a.tokens.limited)} | ${n(a.tokens.other)} | ${n(a.tokens.vendorCalls)} token requests | ≤ ${n(a.flowLimit)} ${mark(over['attack: /token vendor requests from one address beyond its limit'] === 0)} |`,
       `| 100 sequential calls, upstream always 401 | ${n(a.refused.sent)} | ${n(a.refused.accepted)} (502 fresh_token_refused) | ${n(a.refused.limited)} | ${n(a.refused.other)} | ${n(a.refused.tokenRequests)} token request${a.refused.tokenRequests === 1 ? '' : 's'} | ≤ 3 ${mark(over['attack: token requests for an always-401 upstream beyond 3'] === 0)} |`,
+      `| finding 1: 55 pairs, a 200 route then a 401 route | ${n(a.alternating.sent)} | ${n(a.alternating.accepted)} (200, or 502 fresh_token_refused) | ${n(a.alternating.limited)} | ${n(a.alternating.other)} | ${n(a.alternating.tokenRequests)} token requests | ≤ 1 per window begun (${n(a.alternating.windows)}) ${mark(over['finding 1: token requests of the 200/401 alternation beyond one per renewal window'] === 0)} |`,
+      `| finding 2: cookieless callbacks, 130 addresses | ${n(a.callbacks.sent)} | ${n(a.callbacks.accepted)} (400, no budget spent) | ${n(a.callbacks.limited)} | ${n(a.callbacks.other)} | ${n(a.callbacks.tokenRequests)} token requests | 0 ${mark(over['finding 2: cookieless callbacks answered other than 400 (a budget spent, or a token request)'] === 0)} |`,
+      `| finding 2: 11 addresses × 110 \`/api\` calls, then a new caller | ${n(a.spenders.sent)} | ${n(a.spenders.accepted)} | ${n(a.spenders.limited)} | ${n(a.spenders.other)} | the new caller refused ${n(a.spenders.newcomerRefused)} times | 0 ${mark(over['finding 2: calls of a caller never seen before refused after the floods'] === 0)} |`,
+      `| finding 2: the vendor's 429 (Retry-After 5), then 20 callers | ${n(a.vendorWait.sent)} | – | ${n(a.vendorWait.limited)} | ${n(a.vendorWait.other)} | ${n(a.vendorWait.reachedDuringWait)} calls during the wait | 0 ${mark(over['finding 2: calls that reached the vendor during its own Retry-After'] === 0 && over["finding 2: callers not told to wait during the vendor's Retry-After"] === 0)} |`,
+      `| finding 4: wrong operator keys, one address | ${n(a.wrongKeys.sent)} | ${n(a.wrongKeys.accepted)} (401, compared) | ${n(a.wrongKeys.limited)} | ${n(a.wrongKeys.other)} | – | compared ≤ ${n(a.apiLimit)}, then 429 ${mark(over['finding 4: wrong keys compared beyond the per-caller limit'] === 0 && over['finding 4: a wrong-key flood that never met 429'] === 0)} |`,
     );
   }
   lines.push('', '## Answers by vendor', '', '| vendor | requests | vendor data | documented errors | WRONG | lost |', '| --- | --- | --- | --- | --- | --- |');

@@ -3,6 +3,7 @@ import { eshopbox, instabox, instacart, instellix, oauth2, shopware } from 'toke
 import * as v from 'valibot';
 import { clientKeyFromSecret } from './client-key.js';
 import { parseKeyRing, type KeyRing } from './crypto.js';
+import { operatorKeyProblems } from './operator-keys.js';
 import { compileAllowlist, type Allowlist } from './proxy/allowlist.js';
 import { RATE_LIMIT_BINDINGS } from './rate-limits.js';
 
@@ -268,6 +269,8 @@ export function loadConfig(env: Record<string, unknown>, upstreamFetch: FetchLik
       problems.push(error instanceof Error ? error.message : 'TOKENGATE_KEYS is invalid');
     }
   }
+  // Outside loopback no weak or published operator key and no published key ring (rows 27, 30).
+  if (!isLoopbackOrigin(vars.PUBLIC_ORIGIN)) problems.push(...operatorKeyProblems(apiKey, keySecret));
   if (problems.length > 0 || keys === undefined) {
     throw new ConfigError(`tokengate configuration is invalid:\n- ${problems.join('\n- ')}`);
   }

@@ -37,7 +37,7 @@ export interface IssuedToken {
  * need the stable code, the status and Retry-After.
  */
 export type Failure = { ok: false; code: string; message: string; status?: number; retryAfter?: number };
-export type Outcome<T> = { ok: true; value: T } | Failure;
+export type Outcome<T> = { ok: true; value: T; vendorWaitUntil?: number } | Failure;
 
 export interface CredentialStatus extends CredentialRecord {
   vendor: string;
@@ -84,19 +84,27 @@ export type ReplacedGrant = 'revoked' | 'failed' | 'not_offered';
 export type LinkOutcome = Outcome<IssuedToken> & { returnTo?: string; replaced?: ReplacedGrant };
 
 /**
- * A credential is renewed after an upstream 401 at most once in this window: a vendor that refuses
- * the token it just issued is misconfigured (wrong audience, clock, revoked client), and asking it
- * again at once only burns its token endpoint (SECURITY row 23).
+ * The window of a credential's renewal budget after upstream 401s (SECURITY row 23): within it, one
+ * renewal that did not help (the renewed token was refused too: a vendor that refuses every token, or
+ * a route that refuses a valid one) stops renewals until the window has passed, and at most
+ * {@link RENEWALS_PER_WINDOW} renewals happen in all. Asking again at once would only burn the
+ * vendor's token endpoint.
  */
 export const RENEWAL_WINDOW = 10_000;
+/** Renewals of one credential within {@link RENEWAL_WINDOW} at most, even when each helped (revocations). */
+export const RENEWALS_PER_WINDOW = 3;
 
-/** The vendor's API refused a token its token endpoint had just issued. */
-export function freshTokenRefused(vendor: string): Failure {
+/**
+ * The vendor's API refused a token its token endpoint had just issued, and the credential's renewal
+ * budget is spent: `retryAfter` (ms) is when the next renewal may be asked for.
+ */
+export function freshTokenRefused(vendor: string, retryAfter: number = RENEWAL_WINDOW): Failure {
   return {
     ok: false,
     code: 'ERR_FRESH_TOKEN_REFUSED',
-    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${RENEWAL_WINDOW / 1000} s`,
+    message: `The ${vendor} API refused a token its token endpoint had just issued; not asking for another for ${Math.ceil(retryAfter / 1000)} s`,
     status: 502,
+    retryAfter,
   };
 }
 
@@ -128,8 +136,6 @@ export class TokenCoordinator extends DurableObject<Env> {
   readonly #dead = new Map<string, Failure>();
   /** App credentials whose stored refusal was already read since this object started. */
   readonly #deadLoaded = new Set<string>();
-  /** When each credential was last renewed after an upstream 401 (row 23). */
-  readonly #renewedAt = new Map<string, number>();
   /** Each DPoP vendor's key of this credential, loaded or made once (worker/dpop-key.ts). */
   readonly #dpop = new Map<string, Promise<DPoP>>();
   /** Server nonces by origin (RFC 9449 §8, §9), shared by this object's token requests and proofs. */
@@ -248,23 +254,33 @@ export class TokenCoordinator extends DurableObject<Env> {
 
   /**
    * After an upstream 401 with `accessToken`: drop it if it is still current, and answer a new one.
-   * A token the upstream refuses before it ever accepted it (`accepted` false: the asking isolate saw
-   * no success with it) is renewed at most once per credential per {@link RENEWAL_WINDOW}: an upstream
-   * that refuses every token would otherwise have each call mint a new one (SECURITY row 23). Within
-   * the window such a token answers `ERR_FRESH_TOKEN_REFUSED` and nothing is requested. A token that
-   * worked and was then revoked is always renewed; one that is no longer current (another call renewed
-   * it) is answered with the current one, at no cost.
+   * The credential's renewal budget holds whatever path, method or token history the 401 came with
+   * (SECURITY row 23): a route that refuses a valid token (a scope or per-resource refusal) alternated
+   * with one that takes it must not mint a token per pair. Within {@link RENEWAL_WINDOW}, after a
+   * renewal that did not help ({@link renewalFutile}) or after {@link RENEWALS_PER_WINDOW} renewals, the
+   * answer is `ERR_FRESH_TOKEN_REFUSED` with the time left and nothing is requested, unless the token the
+   * 401 names is itself older than the window. So a token revoked at the vendor is replaced at once
+   * (its renewal helps), and one that is no longer current (another call renewed it) is answered with
+   * the current one, at no cost. The budget is in this object's storage, so it holds across isolates
+   * and across evictions.
    */
-  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string, accepted = false): Promise<Outcome<IssuedToken>> {
+  async renew(vendor: string, accessToken: string, linked: boolean, kvKey: string): Promise<Outcome<IssuedToken>> {
     const dead = await this.#deadOf(vendor, linked);
     if (dead !== undefined) return dead;
     const source = await this.#source(vendor, linked);
     // Load the current set first: after an eviction the source is new and would not know the token.
     const current = await source.getToken().catch(() => undefined);
     if (current?.accessToken === accessToken) {
-      const last = this.#renewedAt.get(vendor);
-      if (!accepted && last !== undefined && Date.now() - last < RENEWAL_WINDOW) return freshTokenRefused(vendor);
-      this.#renewedAt.set(vendor, Date.now());
+      const now = Date.now();
+      const key = `renewed:${vendor}`;
+      const recent = (this.ctx.storage.kv.get<number[]>(key) ?? []).filter((at) => now - at < RENEWAL_WINDOW);
+      const futile = this.ctx.storage.kv.get<number>(`futile:${vendor}`);
+      // The current token is at most as old as the vendor's last token answer (a later failed answer only makes it look younger).
+      const issuedAt = this.ctx.storage.kv.get<number>(`answered:${vendor}`);
+      const young = issuedAt === undefined || now - issuedAt < RENEWAL_WINDOW;
+      const blockedUntil = Math.max(futile === undefined ? 0 : futile + RENEWAL_WINDOW, recent.length >= RENEWALS_PER_WINDOW ? recent[0]! + RENEWAL_WINDOW : 0);
+      if (young && blockedUntil > now) return freshTokenRefused(vendor, blockedUntil - now);
+      this.ctx.storage.kv.put(key, [...recent, now]);
     }
     source.invalidate(accessToken);
     return this.#issue(vendor, linked, kvKey);
@@ -284,6 +300,25 @@ export class TokenCoordinator extends DurableObject<Env> {
       this.#bound.set(vendor, bound);
     }
     return bound;
+  }
+
+  /**
+   * The token {@link renew} just answered was refused by the upstream too: the renewal did not help,
+   * so no other is made within {@link RENEWAL_WINDOW} for a token younger than it.
+   */
+  async renewalFutile(vendor: string, accessToken: string): Promise<void> {
+    const tokens = await storageStore(this.ctx.storage, this.#cfg().keys).get(`tokens:${vendor}`);
+    if (tokens?.accessToken === accessToken) this.ctx.storage.kv.put(`futile:${vendor}`, Date.now());
+  }
+
+  /**
+   * The vendor answered a proxied call of this credential 429 with `Retry-After` until `until` (epoch
+   * ms): kept here and handed with every token this object answers until then, so every isolate
+   * honours it (worker/vendor-wait.ts).
+   */
+  async noteVendorWait(vendor: string, until: number): Promise<void> {
+    const key = `wait:${vendor}`;
+    if (until > (this.ctx.storage.kv.get<number>(key) ?? 0)) this.ctx.storage.kv.put(key, until);
   }
 
   /** The refusal this credential is under, reading an app credential's from storage once. */
@@ -312,7 +347,8 @@ export class TokenCoordinator extends DurableObject<Env> {
       // Isolates ask a session's object directly (worker/token-cache.ts): only app tokens go to KV.
       if (!linked) await this.#publish(vendor, kvKey, tokens);
       this.#ledgerOf(vendor).success();
-      return { ok: true, value: issued(tokens) };
+      const wait = this.ctx.storage.kv.get<number>(`wait:${vendor}`);
+      return { ok: true, value: issued(tokens), ...(wait !== undefined && wait > Date.now() ? { vendorWaitUntil: wait } : {}) };
     } catch (error) {
       const failure = this.#failure(vendor, error);
       if (failure.code === ErrorCode.LINK_REQUIRED) {
@@ -483,7 +519,8 @@ export class TokenCoordinator extends DurableObject<Env> {
     const replaced = old === undefined ? undefined : (await this.#revokeGrant(vendor, old)).revocation;
     this.#sources.delete(vendor);
     this.#dead.delete(vendor);
-    this.#renewedAt.delete(vendor);
+    this.ctx.storage.kv.delete(`renewed:${vendor}`);
+    this.ctx.storage.kv.delete(`futile:${vendor}`);
     // The mode first: a set stored without it reads as BFF, the mode that hands nothing out.
     await this.ctx.storage.put(`mode:${vendor}`, mode);
     await store.set(`tokens:${vendor}`, tokens);
@@ -520,8 +557,7 @@ export class TokenCoordinator extends DurableObject<Env> {
     this.#dead.delete(vendor);
     this.#published.delete(kvKey);
     this.#ledgerOf(vendor).clear();
-    this.#renewedAt.delete(vendor);
-    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`]);
+    await this.ctx.storage.delete([`tokens:${vendor}`, `dead:${vendor}`, `renewed:${vendor}`, `futile:${vendor}`]);
     await this.#dropDpop(vendor);
     await this.env.TOKENS.delete(kvKey);
   }

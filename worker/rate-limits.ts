@@ -6,18 +6,22 @@ import { tooManyRequests } from './http/responses.js';
  * them per location, shared by every isolate there, so a caller cannot multiply its budget by landing
  * on many isolates (SECURITY row 19). `simple = { limit, period }` is set per binding in wrangler.toml.
  *
- * - `RL_CALLER`: one caller's `/api` calls to one vendor.
- * - `RL_VENDOR`: every caller's `/api` calls to one vendor together, so callers who rotate their
- *   address (or many real ones) still cannot spend the vendor's quota beyond it.
+ * Every budget belongs to one caller: none is shared, so no handful of callers can spend one and shut
+ * the rest out (SECURITY row 32). What bounds the vendor as a whole is elsewhere: each credential's
+ * Durable Object (single-flight token requests, one renewal per window, the vendor's minimum interval)
+ * and the vendor's own 429 and `Retry-After`, honoured for every caller (worker/vendor-wait.ts). The
+ * bound on vendor calls per minute is in docs/worker-design.md, "Limits".
+ *
+ * - `RL_CALLER`: one caller's `/api` calls to one vendor, key routes included: a wrong key is counted
+ *   before it is compared, so guessing meets 429 like any other flood.
  * - `RL_FLOW_CALLER`: one caller's `/link/*` (but `status`) and `/token/*` calls to one vendor, and
- *   its `/reset` calls. Linking is rare for a person, so this budget is small.
- * - `RL_FLOW_VENDOR`: every caller's calls of one linking action (`start`, `callback`, `authorize`,
- *   `token`, …) of one vendor together: each may cost a token request with the client secret.
+ *   its `/reset` calls. Linking is rare for a person, so this budget is small. A callback that is
+ *   refused before it costs anything (no transaction cookie) is not counted.
  * - `RL_STATUS`: one caller's `/status` and `/link/:vendor/status` reads (Durable Object calls; the
  *   demo's panel polls `/status` every 2 s per tab, so its development budget is larger than an
  *   operator needs).
  */
-export const RATE_LIMIT_BINDINGS = ['RL_CALLER', 'RL_VENDOR', 'RL_FLOW_CALLER', 'RL_FLOW_VENDOR', 'RL_STATUS'] as const;
+export const RATE_LIMIT_BINDINGS = ['RL_CALLER', 'RL_FLOW_CALLER', 'RL_STATUS'] as const;
 export type RateLimitBinding = (typeof RATE_LIMIT_BINDINGS)[number];
 
 /** What a route costs: the proxy, a linking flow (link, token), the status panel or an operator reset. */
@@ -40,28 +44,27 @@ export function callerOf(request: Request): string {
 }
 
 /**
- * Takes one call of `scope` for `caller` (and, where the scope has one, for `vendor` as a whole, per
- * linking `action`).
- * Answers the seconds to wait when a budget is spent, or undefined to go on.
+ * A budget's key: what it counts, then whose it is. Every key names its owner (the caller; later the
+ * tenant in front of it, so one tenant's callers never spend another's), never only a vendor or a route.
  */
-export async function rateLimited(env: Env, scope: LimitScope, caller: string, vendor = '', action = ''): Promise<number | undefined> {
-  const limiter = (name: RateLimitBinding): RateLimit => env[name] as RateLimit;
-  const checks: [RateLimitBinding, string][] =
-    scope === 'api'
-      ? [['RL_CALLER', `api:${vendor}:${caller}`], ['RL_VENDOR', `api:${vendor}`]]
-      : scope === 'flow'
-        ? [['RL_FLOW_CALLER', `flow:${vendor}:${caller}`], ['RL_FLOW_VENDOR', `flow:${vendor}:${action}`]]
-        : scope === 'status'
-          ? [['RL_STATUS', `status:${caller}`]]
-          : [['RL_FLOW_CALLER', `reset:${caller}`]];
-  for (const [name, key] of checks) {
-    if (!(await limiter(name).limit({ key })).success) return RATE_LIMIT_RETRY_AFTER;
-  }
-  return undefined;
+export function budgetKey(scope: LimitScope, caller: string, vendor = ''): string {
+  return vendor === '' ? `${scope}:${caller}` : `${scope}:${vendor}:${caller}`;
+}
+
+const BINDING_OF: Record<LimitScope, RateLimitBinding> = { api: 'RL_CALLER', flow: 'RL_FLOW_CALLER', status: 'RL_STATUS', reset: 'RL_FLOW_CALLER' };
+
+/**
+ * Takes one call of `scope` for `caller` (per `vendor` where the scope has one): one Rate Limiting
+ * binding call, the only thing the proxy's hot path awaits before the upstream fetch.
+ * Answers the seconds to wait when the budget is spent, or undefined to go on.
+ */
+export async function rateLimited(env: Env, scope: LimitScope, caller: string, vendor = ''): Promise<number | undefined> {
+  const { success } = await (env[BINDING_OF[scope]] as RateLimit).limit({ key: budgetKey(scope, caller, vendor) });
+  return success ? undefined : RATE_LIMIT_RETRY_AFTER;
 }
 
 /** {@link rateLimited} as the 429 to answer, or undefined to go on. */
-export async function limitedAnswer(env: Env, scope: LimitScope, caller: string, vendor = '', action = '', headers: Headers = new Headers()): Promise<Response | undefined> {
-  const retryAfter = await rateLimited(env, scope, caller, vendor, action);
+export async function limitedAnswer(env: Env, scope: LimitScope, caller: string, vendor = '', headers: Headers = new Headers()): Promise<Response | undefined> {
+  const retryAfter = await rateLimited(env, scope, caller, vendor);
   return retryAfter === undefined ? undefined : tooManyRequests(retryAfter, headers);
 }

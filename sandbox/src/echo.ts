@@ -11,7 +11,7 @@ const ETAG = '"echo-v1"';
  * `/_echo/*`: a stand-in upstream that answers what reached it, so tests and the demo can see exactly
  * which headers the Worker's proxy forwards. The bearer token is reported by its scheme only: an echo
  * must not hand the vendor token back to the caller. `/_echo/redirect` answers a 302 to another host,
- * which the proxy must not follow; `/_echo/ratelimited` a 429 with Retry-After; `/_echo/unauthorized` a 401
+ * which the proxy must not follow; `/_echo/ratelimited?retry_after=` a 429 with Retry-After; `/_echo/unauthorized` a 401
  * to every token (an upstream that refuses what its token endpoint issued); `/_echo/slow?ms=` answers
  * late (up to 30 s); `/_echo/etag` answers 304 to a matching If-None-Match; `/_echo/count` how many
  * requests reached the echo (itself not counted). A Cookie header is reported by its length only: the
@@ -20,7 +20,11 @@ const ETAG = '"echo-v1"';
 export async function echo(state: SandboxState, request: Request, path: string): Promise<Response> {
   if (path === '/_echo/count') return json({ calls: state.echoCalls });
   state.echoCalls++;
-  if (path === '/_echo/ratelimited') return json({ error: 'rate_limited' }, 429, { 'retry-after': '7' });
+  if (path === '/_echo/ratelimited') {
+    // `?retry_after=` (1 to 60 s, default 7): how long the vendor asks every caller to wait.
+    const seconds = Math.min(60, Math.max(1, Math.floor(Number(new URL(request.url).searchParams.get('retry_after') ?? 7)) || 7));
+    return json({ error: 'rate_limited' }, 429, { 'retry-after': String(seconds) });
+  }
   if (path === '/_echo/slow') {
     // An upstream that takes its time: `?ms=` (at most 30 s) before it answers.
     const ms = Math.min(30_000, Math.max(0, Number(new URL(request.url).searchParams.get('ms') ?? 30_000) || 0));

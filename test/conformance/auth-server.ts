@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REQUEST_LOG_PATH } from './request-log.js';
+import { REFUSING_RESOURCE_PATH, REQUEST_LOG_PATH } from './request-log.js';
 
 export interface AuthServer {
   /** Origin of the provider, e.g. 'http://127.0.0.1:54321'. */
@@ -402,6 +402,14 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     if (req.method === 'GET' && path === REQUEST_LOG_PATH) {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(authServer.requests));
+      return;
+    }
+    // A resource that refuses every token, valid or not (a scope or per-resource refusal), beside the
+    // userinfo endpoint that takes it: the pattern a renewal budget must hold against (row 23).
+    if (req.method === 'GET' && path === REFUSING_RESOURCE_PATH) {
+      authServer.requests.push({ method: 'GET', path, dpop: typeof req.headers['dpop'] === 'string' ? req.headers['dpop'] : undefined, scheme: req.headers.authorization?.split(' ')[0], status: 401 });
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'DPoP error="insufficient_scope", Bearer error="insufficient_scope"' });
+      res.end('{"error":"insufficient_scope"}');
       return;
     }
     if (req.method === 'GET' && path.startsWith(INTERACTION_PREFIX)) {

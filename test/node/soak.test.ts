@@ -31,9 +31,15 @@ interface SoakResult {
   needles: Needle[];
   attack: {
     flowLimit: number;
-    starts: Flood & { vendorCalls: number };
-    tokens: Flood & { vendorCalls: number };
+    apiLimit: number;
+    starts: Flood & { vendorCalls: number; windows: number };
+    tokens: Flood & { vendorCalls: number; windows: number };
     refused: Flood & { tokenRequests: number };
+    alternating: Flood & { tokenRequests: number; windows: number };
+    callbacks: Flood & { tokenRequests: number };
+    spenders: Flood & { newcomerRefused: number };
+    vendorWait: Flood & { firstStatus: number; reachedDuringWait: number };
+    wrongKeys: Flood & { windows: number };
   };
 }
 interface Flood {
@@ -72,7 +78,7 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
     reloads = wrangler.reloads() - reloadsBefore;
     await wrangler.stop();
     scan = engine.scanLog(wrangler.log(), result.needles);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await close?.();
@@ -104,15 +110,25 @@ describe('soak (short): proxied load through wrangler dev under sandbox faults',
     expect(result.refusedPolls).toBe(0);
   });
 
-  it('the attack phase: floods from rotating addresses reach the vendors at most the per-vendor limit; an always-401 upstream costs at most 3 token requests', () => {
+  it('the attack phase: each flood meets its own caller\'s limit; an always-401 upstream costs at most 3 token requests; findings 1, 2 and 4 hold', () => {
     const { attack } = result;
     expect(attack.starts.sent).toBe(300);
-    expect(attack.starts.accepted, report()).toBeLessThanOrEqual(attack.flowLimit);
+    expect(attack.starts.accepted, report()).toBeLessThanOrEqual(attack.flowLimit * attack.starts.windows);
     expect(attack.starts.limited, report()).toBe(300 - attack.starts.accepted);
-    expect(attack.tokens.vendorCalls, report()).toBeLessThanOrEqual(attack.flowLimit);
+    expect(attack.tokens.vendorCalls, report()).toBeLessThanOrEqual(attack.flowLimit * attack.tokens.windows);
     expect(attack.tokens.limited, report()).toBeGreaterThan(0);
     expect(attack.refused.tokenRequests, report()).toBeLessThanOrEqual(3);
     expect(attack.refused.accepted, report()).toBeGreaterThanOrEqual(97);
+    // Finding 1: the 200/401 alternation, at most one token request per renewal window.
+    expect(attack.alternating.tokenRequests, report()).toBeLessThanOrEqual(attack.alternating.windows);
+    // Finding 2: refused callbacks spend nothing, nobody's flood shuts a newcomer out, the vendor's 429 holds for all.
+    expect(attack.callbacks.accepted, report()).toBe(130);
+    expect(attack.spenders.newcomerRefused, report()).toBe(0);
+    expect(attack.vendorWait.limited, report()).toBe(20);
+    expect(attack.vendorWait.reachedDuringWait, report()).toBe(0);
+    // Finding 4: wrong keys meet 429 before they are compared.
+    expect(attack.wrongKeys.limited, report()).toBeGreaterThan(0);
+    expect(attack.wrongKeys.accepted, report()).toBeLessThanOrEqual(attack.apiLimit * attack.wrongKeys.windows);
   });
 
   it('no secret and no refresh token in any answer or log line; no unhandled error; no reload mid-run', () => {

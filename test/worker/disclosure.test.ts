@@ -1,13 +1,15 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import worker from '../../worker/index.js';
-import { browser, call, instaboxVendor, ORIGIN } from './helpers.js';
+import { generateKeyRingSecret } from '../../worker/crypto.js';
+import { browser, call, instaboxVendor, operatorKey, ORIGIN } from './helpers.js';
 
 // What the Worker tells the public: a broken configuration only that it is broken, /status only to an
 // operator outside the sandbox, preflights only for allow-listed method + path pairs (docs/security.md row 27).
 
 const real = env as unknown as Record<string, unknown>;
-const OPERATOR_KEY = 'operator-key-canary-5c1e';
+/** A strong operator key and key ring of this run: outside loopback a weak or published one is refused. */
+const OPERATOR_KEY = operatorKey();
 
 /** The Worker as deployed: no sandbox, a public origin, one vendor, an operator key. */
 function production(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -17,6 +19,7 @@ function production(extra: Record<string, unknown> = {}): Record<string, unknown
     PUBLIC_ORIGIN: 'https://edge.example',
     ALLOWED_ORIGINS: ['https://shop.example'],
     TOKENGATE_API_KEY: OPERATOR_KEY,
+    TOKENGATE_KEYS: generateKeyRingSecret(),
     VENDORS: { instabox: instaboxVendor([{ method: 'GET', path: '/v2/orders', access: 'public' }, { method: 'POST', path: '/v2/orders', access: 'key' }]) },
     ...extra,
   };

@@ -126,3 +126,9 @@ export function cookieHeaderOf(response: Response): string {
     .filter((pair) => !pair.endsWith('='))
     .join('; ');
 }
+
+/** A strong operator key for a Worker outside loopback: 32 random bytes, base64url, with a canary prefix. */
+export function operatorKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `operator-key-canary-${btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
+}

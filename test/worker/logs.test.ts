@@ -23,7 +23,7 @@ describe('log lines', () => {
     await call('/api/instabox/v2/orders', { headers: browser({ cookie: `${session.name}=${session.value}`, authorization: 'Bearer caller-secret-token' }) });
     await call('/api/instabox/v2/orders', { method: 'POST', headers: browser({ 'x-tokengate-key': 'wrong-key-value-1234' }), body: '{}' });
     await call(`/api/echo/headers?token=${secrets[0]}`, { headers: browser() });
-    await call(`/api/echo/ratelimited?code=${secrets[0]}`, { headers: browser() }); // an upstream failure is logged
+    await call(`/api/echo/ratelimited?code=${secrets[0]}&retry_after=1`, { headers: browser() }); // an upstream failure is logged
     await fault('instellix', 'html', { count: 3 });
     await call('/api/instellix/api/v1/shipments', { headers: browser({ 'cf-connecting-ip': '203.0.113.50' }) });
     await fault('instellix', 'none');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../worker/config.js';
+import { generateKeyRingSecret } from '../../worker/crypto.js';
 import { returnPathOf } from '../../worker/routes/link.js';
 import { browser, call, ORIGIN, setCookies } from './helpers.js';
 
@@ -49,7 +50,7 @@ describe('return_to on a storefront origin', () => {
 describe('BASE_PATH', () => {
   const env = (basePath: unknown): Record<string, unknown> => {
     const limiter = { limit: async () => ({ success: true }) };
-    return { RL_CALLER: limiter, RL_VENDOR: limiter, RL_FLOW_CALLER: limiter, RL_FLOW_VENDOR: limiter, RL_STATUS: limiter, PUBLIC_ORIGIN: SHOP, ALLOWED_ORIGINS: [SHOP], TOKENGATE_KEYS: 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8', VENDORS: {}, BASE_PATH: basePath };
+    return { RL_CALLER: limiter, RL_FLOW_CALLER: limiter, RL_STATUS: limiter, PUBLIC_ORIGIN: SHOP, ALLOWED_ORIGINS: [SHOP], TOKENGATE_KEYS: generateKeyRingSecret(), VENDORS: {}, BASE_PATH: basePath };
   };
   const fetch = (async () => new Response(null)) as typeof globalThis.fetch;
   it('is empty or a clean path', () => {

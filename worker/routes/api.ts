@@ -9,7 +9,8 @@ import { checkBrowserCsrf, corsFields, corsHeaders, preflight } from '../proxy/c
 import { clientResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { limitedAnswer } from '../rate-limits.js';
 import { sessionOf } from '../session.js';
-import { sendWithToken, type Credential } from '../token-cache.js';
+import { noteVendorRetryAfter, sendWithToken, type Credential } from '../token-cache.js';
+import { vendorWait } from '../vendor-wait.js';
 import { sendWithDpop } from '../proxy/dpop.js';
 
 /** Largest request body the proxy buffers (it must be able to send it twice, after a 401). */
@@ -64,6 +65,11 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     return errorResponse(403, 'csrf', csrf === 'MISSING_HEADER' ? 'Browser calls need the X-Tokengate-CSRF: 1 header' : origin === null ? 'A call that sends a cookie must come from a page of an allowed origin, and this one sent no Origin header' : 'This origin may not call the API', cors());
   }
 
+  // The caller's one budget (the only await before the upstream fetch on a warm token), taken before
+  // any key is compared, so guessing keys meets 429 like any other flood.
+  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, cors());
+  if (limited !== undefined) return limited;
+
   const access = match.route.access;
   let credential: Credential = { kind: 'app', vendor: vendor.name };
   if (access === 'key') {
@@ -76,9 +82,10 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
     if (session === undefined) return errorResponse(401, 'not_linked', `Link your ${vendor.name} account first`, cors());
     credential = { kind: 'session', vendor: vendor.name, session };
   }
-
-  const limited = await limitedAnswer(ctx.env, 'api', ctx.caller, vendor.name, '', cors());
-  if (limited !== undefined) return limited;
+  // The vendor asked the app credential's calls to wait (its own 429's Retry-After): no caller reaches it
+  // until then. A session's wait is its object's, told with its token (worker/vendor-wait.ts).
+  const wait = credential.kind === 'app' ? vendorWait(vendor.name) : undefined;
+  if (wait !== undefined) return vendorWaiting(vendor.name, wait, cors());
 
   let body: Uint8Array | undefined;
   if (request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null) {
@@ -108,6 +115,7 @@ export async function handleApi(request: Request, ctx: ApiContext, vendorName: s
   const upstream = outcome.value;
   // The platform's request log already has every call; ours adds the vendor and route of the failures.
   if (upstream.status >= 400) log({ at: 'api', vendor: vendor.name, method: request.method, path: match.route.path, status: upstream.status, ms: Date.now() - started });
+  if (upstream.status === 429) await noteVendorRetryAfter(ctx.env, credential, upstream.headers.get('retry-after'));
   // 304 Not Modified is an answer to the caller's conditional headers, not a redirect: it passes through.
   if (upstream.status >= 300 && upstream.status < 400 && upstream.status !== 304) {
     await upstream.body?.cancel();
@@ -138,12 +146,20 @@ function upstreamUrl(vendor: VendorRuntime, target: { path: string; search: stri
   return url.href;
 }
 
+/** 429 while the vendor's own Retry-After runs, with the time left. */
+function vendorWaiting(vendor: string, ms: number, headers: Headers): Response {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  headers.set('retry-after', String(seconds));
+  return errorResponse(429, 'vendor_rate_limited', `${vendor} asked for no calls for ${seconds} s more`, headers);
+}
+
 function tokenFailure(failure: { code: string; message: string; status?: number; retryAfter?: number }, headers: Headers, session: boolean): Response {
   // A linked user can fix a refused refresh token by linking again; the app's own credential needs an operator.
   if (failure.code === 'ERR_LINK_REQUIRED' && session) return errorResponse(401, 'link_required', failure.message, headers);
   if (failure.code === 'ERR_NOT_LINKED') return errorResponse(401, 'not_linked', failure.message, headers);
-  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
   if (failure.retryAfter !== undefined) headers.set('retry-after', String(Math.max(1, Math.ceil(failure.retryAfter / 1000))));
+  if (failure.code === 'ERR_FRESH_TOKEN_REFUSED') return errorResponse(502, 'fresh_token_refused', failure.message, headers);
+  if (failure.code === 'ERR_VENDOR_WAIT') return errorResponse(429, 'vendor_rate_limited', failure.message, headers);
   const status = failure.status === 429 ? 429 : 503;
   return errorResponse(status, 'token_unavailable', failure.message, headers, { reason: failure.code });
 }

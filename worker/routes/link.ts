@@ -124,8 +124,9 @@ export async function handleLink(request: Request, ctx: LinkContext, vendorName:
   }
   // Every action but `config` costs a Durable Object, a KV write or a vendor call (row 19); `status`
   // is a read the demo's page makes on every load, counted with `/status`.
-  if (action !== 'config') {
-    const limited = action === 'status' ? await limitedAnswer(ctx.env, 'status', ctx.caller) : await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name, action);
+  // A callback without the transaction cookie is refused before it costs anything: it spends no budget.
+  if (action !== 'config' && !(action === 'callback' && !parseCookies(request.headers.get('cookie')).has(LINK_COOKIE))) {
+    const limited = action === 'status' ? await limitedAnswer(ctx.env, 'status', ctx.caller) : await limitedAnswer(ctx.env, 'flow', ctx.caller, vendor.name);
     if (limited !== undefined) return limited;
   }
   switch (`${request.method} ${action}`) {

@@ -33,7 +33,7 @@ export async function handleToken(request: Request, ctx: LinkContext, vendorName
   // A vendor configured BFF-only (`link.mode = "bff"`): no token of it ever goes to a page (row 18).
   if (vendor.link.mode === 'bff') return oauthError(400, 'invalid_request', `${vendor.name} links the BFF way only; link it with /link/${vendor.name}/start (the Worker calls it for the page)`);
   // Each call may cost a token request authenticated with the client secret (row 19).
-  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name, 'token');
+  const limited = await limitedAnswer(env, 'flow', ctx.caller, vendor.name);
   if (limited !== undefined) return limited;
   // Only pages of the listed origins may exchange or refresh (browsers always send Origin on POST).
   const origin = request.headers.get('origin');
