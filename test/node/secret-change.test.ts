@@ -46,7 +46,7 @@ describe('a changed secret takes effect on the next call', () => {
     start = async (secrets) => {
       const envFile = join(dir, `worker-${files++}.env`);
       writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}=${JSON.stringify(value)}\n`).join(''), { mode: 0o600 });
-      const worker = await startWrangler({ node, env: childEnv(node), persistTo, envFile, vars: { SANDBOX_ORIGIN: sandbox.url }, readyTimeoutMs: 60_000 });
+      const worker = await startWrangler({ node, env: childEnv(node), persistTo, envFile, vars: { PUBLIC_ORIGIN: ORIGIN, ALLOWED_ORIGINS: ORIGIN, SANDBOX_ORIGIN: sandbox.url }, readyTimeoutMs: 60_000 });
       running.push(worker);
       return worker;
     };

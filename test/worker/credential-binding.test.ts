@@ -2,6 +2,8 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { TokenCoordinator, type CredentialStatus } from '../../worker/coordinator.js';
+import type { Env } from '../../worker/env.js';
+import { objectName } from '../../worker/object-names.js';
 import { browser, call, cookieHeaderOf as cookieOf } from './helpers.js';
 
 // A token is served only while the credential it was minted from is the configured one
@@ -30,8 +32,10 @@ describe('tokens are bound to the secrets they were minted from', () => {
     const location = new URL(start.headers.get('location')!);
     const callback = await call(`${location.pathname}${location.search}`, { headers: { cookie: cookieOf(start) } });
     expect(callback.status).toBe(303);
-    const session = /__Host-tg_session=([^;]+)/.exec(cookieOf(callback))![1]!;
-    expect(await statusWith(`session:${session}`, 'instacart', true, {})).toMatchObject({ held: true, cached: true });
-    expect(await statusWith(`session:${session}`, 'instacart', true, { INSTACART_CLIENT_SECRET: 'another-secret' })).toMatchObject({ held: true, cached: false });
+    const session = decodeURIComponent(/__Host-tg_session=([^;]+)/.exec(cookieOf(callback))![1]!);
+    // The session's object, named as the Worker names it (a keyed hash of the id, worker/object-names.ts).
+    const name = await objectName(env as unknown as Env, { kind: 'session', vendor: 'instacart', session });
+    expect(await statusWith(name, 'instacart', true, {})).toMatchObject({ held: true, cached: true });
+    expect(await statusWith(name, 'instacart', true, { INSTACART_CLIENT_SECRET: 'another-secret' })).toMatchObject({ held: true, cached: false });
   });
 });

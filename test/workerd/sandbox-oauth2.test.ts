@@ -609,7 +609,11 @@ describe('revocation (RFC 7009) and introspection (RFC 7662), through tokengate'
 
   it('a public client revokes its own tokens but cannot introspect; another client cannot touch them', async () => {
     const { profile, tokens } = await linked({ clientId: C.publicClientId }, SPA_REDIRECT);
-    await expect(introspectToken(profile, tokens.accessToken)).rejects.toMatchObject({ code: 'invalid_client', status: 401 });
+    // The metadata lists no `none` for introspection, so the core refuses before sending anything...
+    await expect(introspectToken(profile, tokens.accessToken)).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
+    // ...and the server, asked all the same by a public client, refuses it.
+    const asked = await send(new Request(url('/introspect'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens.accessToken, client_id: C.publicClientId }) }));
+    expectOAuthError(asked, 401, 'invalid_client');
     const confidential = await discovered({ clientId: C.clientId, clientSecret: C.clientSecret });
     await expect(introspectToken(confidential, tokens.accessToken)).resolves.toEqual({ active: false });
     await revokeToken(confidential, tokens.refreshToken!);
