@@ -21,6 +21,9 @@ const packageAliases = [
   { find: /^tokengate\/browser$/, replacement: src('browser/index.ts') },
 ];
 
+/** The unit tests that assert codes and facts, never a sentence: run against the production messages too. */
+const productionTests = ['test/unit/messages.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -31,6 +34,17 @@ export default defineConfig({
           environment: 'node',
           include: [...unit, 'test/node/**/*.test.ts', 'test/conformance/**/*.test.ts'],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // The core as a production build gets it (what the `production` condition of `#dev` resolves to):
+        // codes and facts, no sentences. Vitest drops a `production` condition outside production mode, so
+        // `#dev` is pointed at that target here; test/node/package.test.ts checks each condition's target.
+        resolve: { alias: [...packageAliases, { find: /^#dev$/, replacement: new URL('./dev/off.js', import.meta.url).pathname }] },
+        test: {
+          name: 'node-production',
+          environment: 'node',
+          include: productionTests,
         },
       },
       {

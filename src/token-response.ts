@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
@@ -75,7 +76,7 @@ export async function processTokenResponse(profile: Profile, response: Response,
   const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;
   const fields = tokenFields(mapped);
   if (typeof fields === 'string') {
-    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${fields}"`, { status: response.status });
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${options.label} answer has a missing or invalid "${fields}"` : `${options.label} "${fields}"`, { status: response.status });
   }
   const lifetime = fields.expires_in ?? profile.defaultLifetime;
   const refreshToken = fields.refresh_token ?? options.previousRefreshToken;
@@ -98,11 +99,11 @@ export function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: n
     case 'json':
       return body.value;
     case 'html':
-      return failure(ERR_HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`, status);
+      return failure(ERR_HTML_RESPONSE, DEV ? `The ${label} answered with an HTML page instead of JSON (HTTP ${status})` : `${label} ${status}`, status);
     case 'other':
-      return failure(ERR_CONTENT_TYPE, `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`, status);
+      return failure(ERR_CONTENT_TYPE, DEV ? `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})` : `${label} ${status} ${body.contentType}`, status);
     case 'invalid':
-      return failure(ERR_INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`, status);
+      return failure(ERR_INVALID_JSON, DEV ? `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})` : `${label} ${status}`, status);
   }
 }
 
@@ -144,10 +145,10 @@ export function errorFromAnswer(
       });
     }
   }
-  const what = body.kind === 'html' ? ' with an HTML page' : '';
+  const what = body.kind === 'html' ? (DEV ? ' with an HTML page' : ' html') : '';
   const problem = problemText(value);
   const detail = problem === undefined ? '' : `: ${redact(problem, secrets)}`;
-  return new TokenGateError(ERR_HTTP_STATUS, `The ${label} answered HTTP ${status}${what}${detail}`, { status, ...extra });
+  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, ...extra });
 }
 
 /** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_ABORTED, ERR_HTTP_STATUS, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
@@ -231,7 +232,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   function linkRequired(cause?: TokenGateError | OAuthError): TokenGateError {
-    const error = new TokenGateError(ERR_LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
+    const error = new TokenGateError(ERR_LINK_REQUIRED, DEV ? `The ${profile.name} tokens can no longer be renewed; the account must be linked again` : profile.name, {
       status: cause?.status,
       cause,
     });
@@ -300,7 +301,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   function bounded(task: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
     if (signal === undefined) return task;
     return new Promise((resolve, reject) => {
-      const abort = (): void => reject(new TokenGateError(ERR_ABORTED, `Waiting for the ${profile.name} token was aborted`, { cause: signal.reason }));
+      const abort = (): void => reject(new TokenGateError(ERR_ABORTED, DEV ? `Waiting for the ${profile.name} token was aborted` : profile.name, { cause: signal.reason }));
       if (signal.aborted) return abort();
       signal.addEventListener('abort', abort, { once: true });
       task.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_ABORTED, ERR_BODY_TOO_LARGE, ERR_NETWORK, ERR_TIMEOUT, ERR_UNEXPECTED_REDIRECT, TokenGateError } from './errors.js';
 import type { FetchLike } from './types.js';
 
@@ -37,9 +38,9 @@ function watch(timeout: number, caller: AbortSignal | undefined): Watch {
     failure(error, what, status) {
       if (error instanceof TokenGateError) return error;
       const options = { status, cause: error };
-      if (caller?.aborted) return new TokenGateError(ERR_ABORTED, `${what} was aborted`, { status, cause: caller.reason });
-      if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, `${what} did not finish within ${timeout} ms`, options);
-      return new TokenGateError(ERR_NETWORK, `${what} failed: the connection broke or could not be made`, options);
+      if (caller?.aborted) return new TokenGateError(ERR_ABORTED, DEV ? `${what} was aborted` : what, { status, cause: caller.reason });
+      if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, DEV ? `${what} did not finish within ${timeout} ms` : `${what} ${timeout} ms`, options);
+      return new TokenGateError(ERR_NETWORK, DEV ? `${what} failed: the connection broke or could not be made` : what, options);
     },
   };
 }
@@ -55,12 +56,12 @@ export async function send(url: string, init: RequestInit, options: SendOptions)
   try {
     response = await (options.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal });
   } catch (error) {
-    throw failure(error, `The request to the ${options.label}`);
+    throw failure(error, DEV ? `The request to the ${options.label}` : options.label);
   }
   // A browser's answer to redirect: 'manual' (workers-types does not list this type).
   if ((response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
     await cancel(response.body);
-    throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
+    throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, DEV ? `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed` : `${options.label} ${response.status}`, { status: response.status });
   }
   deadlines.set(response, watcher);
   return response;
@@ -83,7 +84,7 @@ const cancel = (stream: { cancel(): Promise<void> } | null): Promise<void> => st
 export async function readText(response: Response, options: ReadOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const status = response.status;
-  const tooLarge = (): TokenGateError => new TokenGateError(ERR_BODY_TOO_LARGE, `The ${options.label} answer is larger than ${maxBytes} bytes`, { status });
+  const tooLarge = (): TokenGateError => new TokenGateError(ERR_BODY_TOO_LARGE, DEV ? `The ${options.label} answer is larger than ${maxBytes} bytes` : `${options.label} ${maxBytes}`, { status });
   if (Number(response.headers.get('content-length')) > maxBytes) {
     await cancel(response.body);
     throw tooLarge();
@@ -109,7 +110,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
     signal.throwIfAborted();
   } catch (error) {
     await cancel(reader);
-    throw failure(error, `Reading the ${options.label} answer`, status);
+    throw failure(error, DEV ? `Reading the ${options.label} answer` : options.label, status);
   } finally {
     signal.removeEventListener('abort', stop);
   }
