@@ -81,16 +81,12 @@ export interface Profile {
   readonly maxResponseBytes?: number | undefined;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * Loopback host names: `localhost`, `127.0.0.1`, `[::1]`, and every `*.localhost` name, which RFC 6761
  * §6.3 reserves for loopback and browsers resolve to it without asking DNS (a Worker on
  * `edge.shop.localhost` beside a storefront on `shop.localhost` is the local model of a sibling host).
  */
-function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.localhost$/.test(hostname);
-}
+const LOOPBACK = /^(?:127\.0\.0\.1|\[::1\]|(?:[a-z0-9-]+\.)*localhost)$/;
 
 /**
  * Checks a configured endpoint: an absolute URL, `https:` except on loopback (RFC 6749 §3.1 and §3.2
@@ -98,7 +94,7 @@ function isLoopbackHost(hostname: string): boolean {
  */
 export function checkEndpoint(label: string, value: string): string {
   const url = absoluteUrl(value, ERR_INVALID_CONFIG, DEV ? `${label} is not an absolute URL` : label);
-  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
   if (!secure) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must use https: (http: only on loopback)` : `${label} https:`);
   if (url.username || url.password) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must not contain credentials` : `${label} credentials`);
   if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must not contain a fragment` : `${label} #`);

@@ -30,15 +30,21 @@ interface TokenFields {
  */
 function tokenFields(value: unknown): TokenFields | string {
   const body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { access_token, token_type, expires_in, refresh_token, scope } = body;
-  const seconds = typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in) ? Number(expires_in) : expires_in;
-  if (!isToken(access_token)) return 'access_token';
+  const { access_token, token_type, refresh_token, scope } = body;
+  let { expires_in } = body;
+  if (typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in)) expires_in = Number(expires_in);
   // RFC 6749 §7.1 names token types like `Bearer`: visible ASCII as well.
-  if (!isToken(token_type)) return 'token_type';
-  if (seconds !== undefined && !(typeof seconds === 'number' && seconds >= 0 && seconds <= MAX_EXPIRES_IN)) return 'expires_in';
-  if (refresh_token !== undefined && !isToken(refresh_token)) return 'refresh_token';
-  if (scope !== undefined && typeof scope !== 'string') return 'scope';
-  return { access_token, token_type, expires_in: seconds, refresh_token, scope };
+  return !isToken(access_token)
+    ? 'access_token'
+    : !isToken(token_type)
+      ? 'token_type'
+      : expires_in !== undefined && !(typeof expires_in === 'number' && expires_in >= 0 && expires_in <= MAX_EXPIRES_IN)
+        ? 'expires_in'
+        : refresh_token !== undefined && !isToken(refresh_token)
+          ? 'refresh_token'
+          : scope !== undefined && typeof scope !== 'string'
+            ? 'scope'
+            : { access_token, token_type, expires_in, refresh_token, scope };
 }
 
 /** What the checks need besides the answer: who asked, what to scrub, the clock. */
@@ -65,12 +71,7 @@ export interface ProcessOptions {
  */
 export async function processTokenResponse(profile: Profile, response: Response, options: ProcessOptions): Promise<TokenSet> {
   const secrets = [...profile.secrets, ...options.secrets];
-  const body = await readJson(response, {
-    label: options.label,
-    maxBytes: profile.maxResponseBytes,
-    timeout: options.timeout ?? profile.timeout,
-    signal: options.signal,
-  });
+  const body = await readJson(response, { ...options, maxBytes: profile.maxResponseBytes, timeout: options.timeout ?? profile.timeout });
   if (!response.ok) throw errorFromAnswer(profile, response, body, options.label, secrets);
   const value = expectJson(body, response.status, options.label);
   const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;

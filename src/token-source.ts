@@ -147,24 +147,17 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   /** …but not again before this one after a background renewal failed. */
   let renewNotBefore = -Infinity;
 
-  /**
-   * The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
-   * not obtain ourselves counts its lifetime from now.
-   */
-  const margin = (expiresAt: number, obtainedAt: number): number => Math.max(0, Math.min(skew, (expiresAt - obtainedAt) / 10));
-
   function adopt(tokens: TokenSet | undefined, obtainedAt: number = now()): void {
     current = tokens;
-    served = tokens === undefined ? undefined : Promise.resolve(tokens);
-    if (tokens === undefined || tokens.accessToken === rejected) {
-      freshUntil = renewFrom = -Infinity;
-    } else if (tokens.expiresAt === undefined) {
-      freshUntil = renewFrom = Infinity;
-    } else {
-      const m = margin(tokens.expiresAt, obtainedAt);
-      freshUntil = tokens.expiresAt - m;
-      renewFrom = tokens.expiresAt - 2 * m;
-    }
+    served = tokens && Promise.resolve(tokens);
+    // No set (or a rejected one) expires at -Infinity, one without expiry at Infinity: the one formula
+    // below then gives both deadlines for every case.
+    const expiresAt = tokens === undefined || tokens.accessToken === rejected ? -Infinity : (tokens.expiresAt ?? Infinity);
+    // The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
+    // not obtain ourselves counts its lifetime from now.
+    const margin = Math.max(0, Math.min(skew, (expiresAt - obtainedAt) / 10));
+    freshUntil = expiresAt - margin;
+    renewFrom = expiresAt - 2 * margin;
   }
   adopt(options.tokens);
 
@@ -196,10 +189,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const obtained = await renew(refreshToken);
+    let [tokens, obtainedAt] = await renew(refreshToken);
     // RFC 6749 §6: a refresh answer without scope keeps the scope originally granted.
-    const tokens = obtained.tokens.scope === undefined && held?.scope !== undefined ? { ...obtained.tokens, scope: held.scope } : obtained.tokens;
-    const { obtainedAt } = obtained;
+    if (tokens.scope === undefined && held?.scope !== undefined) tokens = { ...tokens, scope: held.scope };
     // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
     await store.set(key, tokens);
     adopt(tokens, obtainedAt);
@@ -263,7 +255,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
       try {
         const tokens = await send();
         answered();
-        return { tokens, obtainedAt: lastAnswerAt };
+        return [tokens, lastAnswerAt];
       } catch (error) {
         answered();
         const inWindow = !windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval;
@@ -346,7 +338,4 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
 }
 
 /** A token set and when it arrived, to scale the skew to its lifetime. */
-interface Obtained {
-  tokens: TokenSet;
-  obtainedAt: number;
-}
+type Obtained = [tokens: TokenSet, obtainedAt: number];

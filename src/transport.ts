@@ -15,10 +15,8 @@ export interface SendOptions {
   label: string;
 }
 
-interface Watch {
-  signal: AbortSignal;
-  failure(error: unknown, what: string, status?: number): TokenGateError;
-}
+/** The signal of one exchange, and the typed error for whichever of its ends fired. */
+type Watch = [signal: AbortSignal, failure: (error: unknown, what: string, status?: number) => TokenGateError];
 
 /**
  * The deadline of each answer that {@link send} returned. With a real fetch, the request's signal also
@@ -33,16 +31,16 @@ const deadlines = new WeakMap<Response, Watch>();
  */
 function watch(timeout: number, caller: AbortSignal | undefined): Watch {
   const deadline = AbortSignal.timeout(timeout);
-  return {
-    signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
-    failure(error, what, status) {
+  return [
+    caller ? AbortSignal.any([caller, deadline]) : deadline,
+    (error, what, status) => {
       if (error instanceof TokenGateError) return error;
       const options = { status, cause: error };
       if (caller?.aborted) return new TokenGateError(ERR_ABORTED, DEV ? `${what} was aborted` : what, { status, cause: caller.reason });
       if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, DEV ? `${what} did not finish within ${timeout} ms` : `${what} ${timeout} ms`, options);
       return new TokenGateError(ERR_NETWORK, DEV ? `${what} failed: the connection broke or could not be made` : what, options);
     },
-  };
+  ];
 }
 
 /**
@@ -51,7 +49,7 @@ function watch(timeout: number, caller: AbortSignal | undefined): Watch {
  */
 export async function send(url: string, init: RequestInit, options: SendOptions): Promise<Response> {
   const watcher = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
-  const { signal, failure } = watcher;
+  const [signal, failure] = watcher;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal });
@@ -91,7 +89,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
-  const { signal, failure } = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  const [signal, failure] = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
   // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal. The listener
   // returns nothing: an event listener's promise is ignored, and workerd warns about every one.
   const stop = (): void => void cancel(reader);
