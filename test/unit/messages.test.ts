@@ -3,8 +3,8 @@
 // project (development messages) and by node-production (production messages).
 import { DEV } from '#dev';
 import { describe, expect, it } from 'vitest';
-import { checkCallback, checkEndpoint, clientCredentialsGrant, createPkce, ErrorCode, isTokenGateError, type TokenGateError } from '../../src/index.js';
-import { oauth2 } from '../../src/profiles/index.js';
+import { checkCallback, checkEndpoint, clientCredentialsGrant, createPkce, ErrorCode, introspectToken, isTokenGateError, type TokenGateError } from '../../src/index.js';
+import { discover, instellix, oauth2, shopware } from '../../src/profiles/index.js';
 import { hangingFetch, json, mockFetch, type Responder } from '../helpers/mock-fetch.js';
 
 const grantWith = (responder: Responder | typeof hangingFetch, timeout?: number) =>
@@ -79,6 +79,39 @@ const CASES: { what: string; run: () => unknown; code: string; production: strin
     code: ErrorCode.STATE_MISSING,
     production: 'ERR_STATE_MISSING',
     sentence: /^The callback has no state parameter$/,
+  },
+  // The standards and the vendor profiles, the same way.
+  {
+    what: 'an introspection answer without a boolean active',
+    run: () => introspectToken(oauth2({ tokenUrl: 'https://as.example/token', introspectionUrl: 'https://as.example/introspect', clientId: 'c', clientSecret: 'secret-value', fetch: mockFetch(() => json({ scope: 'read' })).fetch }), 't'),
+    code: ErrorCode.INVALID_RESPONSE,
+    production: 'ERR_INVALID_RESPONSE oauth2 introspection endpoint "active"',
+    sentence: /^The oauth2 introspection endpoint answer has a missing or invalid "active"$/,
+  },
+  {
+    what: 'discovered metadata that names another issuer',
+    run: () =>
+      discover('https://as.example/tenant', {
+        clientId: 'c',
+        fetch: mockFetch(() => json({ issuer: 'https://as.example/other', token_endpoint: 'https://as.example/token', authorization_endpoint: 'https://as.example/authorize', code_challenge_methods_supported: ['S256'] })).fetch,
+      }),
+    code: ErrorCode.INVALID_METADATA,
+    production: 'ERR_INVALID_METADATA https://as.example/.well-known/oauth-authorization-server/tenant https://as.example/other',
+    sentence: /^The metadata at https:\/\/as\.example\/\.well-known\/oauth-authorization-server\/tenant names issuer https:\/\/as\.example\/other, not https:\/\/as\.example\/tenant$/,
+  },
+  {
+    what: 'a vendor profile with an unsafe realm',
+    run: () => instellix({ realm: '..', environment: 'sandbox', clientId: 'c', clientSecret: 's' }),
+    code: ErrorCode.INVALID_CONFIG,
+    production: 'ERR_INVALID_CONFIG realm',
+    sentence: /^realm must be a single URL path segment/,
+  },
+  {
+    what: 'a vendor profile given both kinds of credentials',
+    run: () => shopware({ shopUrl: 'https://shop.example', clientId: 'c', clientSecret: 's', username: 'u', password: 'p' } as never),
+    code: ErrorCode.INVALID_CONFIG,
+    production: 'ERR_INVALID_CONFIG shopware both',
+    sentence: /^shopware takes clientId \+ clientSecret \(integration\) or username \+ password \(admin user\), not both$/,
   },
 ];
 
