@@ -78,13 +78,12 @@ export async function requestToken(
   const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
   const requestedScope = params['scope'] ?? params['scopes'];
   return processTokenResponse(profile, response, {
+    ...options,
     label,
     secrets,
     receivedAt: (options.now ?? Date.now)(),
-    previousRefreshToken: options.previousRefreshToken,
-    requestedScope: requestedScope === undefined ? undefined : requestedScope.split(profile.scopeSeparator).filter(Boolean),
+    requestedScope: requestedScope?.split(profile.scopeSeparator).filter(Boolean),
     timeout,
-    signal: options.signal,
   });
 }
 

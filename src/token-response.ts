@@ -1,5 +1,5 @@
 import { DEV } from '#dev';
-import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
+import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
 import { parseRetryAfter, readJson } from './transport.js';
@@ -96,20 +96,19 @@ export async function processTokenResponse(profile: Profile, response: Response,
 
 /** The parsed JSON of a 2xx answer, or the typed error for an HTML page, another type or broken JSON. */
 export function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, label: string): unknown {
-  switch (body.kind) {
-    case 'json':
-      return body.value;
-    case 'html':
-      return failure(ERR_HTML_RESPONSE, DEV ? `The ${label} answered with an HTML page instead of JSON (HTTP ${status})` : `${label} ${status}`, status);
-    case 'other':
-      return failure(ERR_CONTENT_TYPE, DEV ? `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})` : `${label} ${status} ${body.contentType}`, status);
-    case 'invalid':
-      return failure(ERR_INVALID_JSON, DEV ? `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})` : `${label} ${status}`, status);
-  }
-}
-
-function failure(code: ErrorCode, message: string, status: number): never {
-  throw new TokenGateError(code, message, { status });
+  if (body.kind === 'json') return body.value;
+  const other = body.kind === 'other';
+  throw new TokenGateError(
+    other ? ERR_CONTENT_TYPE : body.kind === 'html' ? ERR_HTML_RESPONSE : ERR_INVALID_JSON,
+    DEV
+      ? other
+        ? `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`
+        : body.kind === 'html'
+          ? `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`
+          : `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`
+      : `${label} ${status}${other ? ` ${body.contentType}` : ''}`,
+    { status },
+  );
 }
 
 /**

@@ -205,7 +205,6 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
    * grant (Eshopbox's) means linking again too; other refusals of the own grant are passed on.
    */
   async function renew(refreshToken: string | undefined): Promise<Obtained> {
-    const ownGrant = grantName();
     try {
       return await request(
         () => (refreshToken !== undefined ? refreshTokenGrant(profile, refreshToken, requestOptions) : profileGrant(profile, requestOptions)),
@@ -232,7 +231,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     return error;
   }
 
-  const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
+  const ownGrant = profile.grant?.['grant_type'] ?? 'client_credentials';
   const requestOptions: { fetch?: FetchLike; now: () => number } = options.fetch ? { fetch: options.fetch, now } : { now };
 
   /**
@@ -246,47 +245,43 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
    */
   async function request(send: () => Promise<TokenSet>, grantType: string): Promise<Obtained> {
     const interval = profile.minInterval ?? 0;
-    let windowRetried = false;
-    for (let attempt = 0; ; attempt++) {
+    // One loop for the request and every retry: the pacing at its top also spaces the window retry.
+    for (let attempt = 0, windowRetried = false; ; ) {
       const wait = lastAnswerAt + interval - now();
       if (wait > 0) await sleep(wait);
       const previous = lastAnswerAt;
       options.onTokenRequest?.(grantType);
       try {
         const tokens = await send();
-        answered();
-        return [tokens, lastAnswerAt];
+        return [tokens, answered()];
       } catch (error) {
         answered();
-        const inWindow = !windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval;
-        if (inWindow) {
+        if (!windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval) {
           windowRetried = true;
-          attempt--;
           continue;
         }
-        const delay = retryDelay(error, attempt);
-        if (delay === undefined) throw error;
-        await sleep(delay);
+        // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
+        if (attempt >= retries || !isTokenGateError(error)) throw error;
+        const { code, status, retryAfter } = error;
+        // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike; a longer one than allowed goes to the caller.
+        if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+          if (!(retryAfter! <= maxRetryAfter)) throw error;
+          await sleep(retryAfter!);
+        } else if (code === ERR_NETWORK || code === ERR_TIMEOUT || status! >= 500) {
+          await sleep(Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt)));
+        } else {
+          throw error;
+        }
+        attempt++;
       }
     }
   }
 
-  function answered(): void {
+  /** Records when an answer (or failure) arrived, and answers that instant. */
+  function answered(): number {
     lastAnswerAt = now();
     options.onTokenAnswer?.(lastAnswerAt);
-  }
-
-  function retryDelay(error: unknown, attempt: number): number | undefined {
-    // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
-    if (attempt >= retries || !isTokenGateError(error)) return undefined;
-    const { code, status, retryAfter } = error;
-    // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
-    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-      return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
-    }
-    const transient = code === ERR_NETWORK || code === ERR_TIMEOUT || (status !== undefined && status >= 500);
-    if (!transient) return undefined;
-    return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));
+    return lastAnswerAt;
   }
 
   /** The shared promise, with this caller's wait bounded by its signal. */
