@@ -21,8 +21,11 @@ const packageAliases = [
   { find: /^tokengate\/browser$/, replacement: src('browser/index.ts') },
 ];
 
-/** The unit tests that assert codes and facts, never a sentence: run against the production messages too. */
-const productionTests = ['test/unit/messages.test.ts'];
+/**
+ * The unit tests that assert codes and facts, never a sentence: run against the production messages
+ * too (redaction included: canary). The others assert sentences, which only development builds carry.
+ */
+const productionTests = ['messages', 'canary', 'token-response', 'token-source', 'grants', 'scope', 'pkce', 'http', 'dpop'].map((name) => `test/unit/${name}.test.ts`);
 
 export default defineConfig({
   test: {
