@@ -85,13 +85,12 @@ export async function processTokenResponse(profile: Profile, response: Response,
     fields.scope === undefined
       ? options.requestedScope
       : fields.scope.split(profile.scopeSeparator).map((s) => s.trim()).filter(Boolean);
-  return {
-    accessToken: fields.access_token,
-    tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type,
-    ...(lifetime === undefined ? {} : { expiresAt: options.receivedAt + lifetime * 1000 }),
-    ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(scope === undefined ? {} : { scope: [...scope] }),
-  };
+  const tokens: TokenSet = { accessToken: fields.access_token, tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type };
+  // Absent fields stay absent (never `undefined`): a stored set round-trips unchanged.
+  if (lifetime !== undefined) tokens.expiresAt = options.receivedAt + lifetime * 1000;
+  if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
+  if (scope !== undefined) tokens.scope = [...scope];
+  return tokens;
 }
 
 /** The parsed JSON of a 2xx answer, or the typed error for an HTML page, another type or broken JSON. */

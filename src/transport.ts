@@ -133,10 +133,7 @@ export async function readJson(response: Response, options: ReadOptions): Promis
   if (contentType === 'text/html' || contentType === 'application/xhtml+xml' || looksHtml) return { kind: 'html' };
   const isJson = contentType === 'application/json' || contentType.endsWith('+json');
   const value = parseJson(text);
-  if (!isJson) {
-    const other = { kind: 'other', contentType: contentType || 'none' } as const;
-    return typeof value === 'object' && value !== null ? { ...other, value } : other;
-  }
+  if (!isJson) return { kind: 'other', contentType: contentType || 'none', ...(typeof value === 'object' && value !== null && { value }) };
   return value === undefined ? { kind: 'invalid' } : { kind: 'json', value };
 }
 
