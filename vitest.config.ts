@@ -27,6 +27,12 @@ const packageAliases = [
  */
 const devOrigins = { PUBLIC_ORIGIN: 'http://127.0.0.1:8787', ALLOWED_ORIGINS: ['http://127.0.0.1:8787'] };
 
+/**
+ * The unit tests that assert codes and facts, never a sentence: run against the production messages
+ * too (redaction included: canary). The others assert sentences, which only development builds carry.
+ */
+const productionTests = ['messages', 'canary', 'token-response', 'token-source', 'grants', 'scope', 'pkce', 'http', 'dpop'].map((name) => `test/unit/${name}.test.ts`);
+
 export default defineConfig({
   test: {
     projects: [
@@ -37,6 +43,17 @@ export default defineConfig({
           environment: 'node',
           include: [...unit, 'test/node/**/*.test.ts', 'test/conformance/**/*.test.ts'],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // The core as a production build gets it (what the `production` condition of `#dev` resolves to):
+        // codes and facts, no sentences. Vitest drops a `production` condition outside production mode, so
+        // `#dev` is pointed at that target here; test/node/package.test.ts checks each condition's target.
+        resolve: { alias: [...packageAliases, { find: /^#dev$/, replacement: new URL('./dev/off.js', import.meta.url).pathname }] },
+        test: {
+          name: 'node-production',
+          environment: 'node',
+          include: productionTests,
         },
       },
       {

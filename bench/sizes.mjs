@@ -64,8 +64,13 @@ export const CHECKS = [
   ['token source: single-flight, refresh ahead of expiry, rotation stored before use, invalid_grant terminal, bounded retries with backoff and Retry-After, the vendor\'s minimum interval, store and lock', 'token-source.ts, store.ts', 'test/unit/token-source.test.ts'],
 ];
 
-/** The goal for ours: at most this many gzip bytes, and the smallest of all. */
-export const GOAL_GZIP = 3500;
+/**
+ * The goal for ours (issue 26): at most this many gzip bytes with every check of CHECKS kept, within a
+ * fifth of the measured floor (about 5.39 kB), and smaller than the peer that checks as much
+ * (oauth4webapi with a hand-written single-flight).
+ */
+export const GOAL_GZIP = 6400;
+const CHECKS_AS_MUCH = 'oauth4webapi';
 
 /** The esbuild options every measurement shares: ESM for browsers, tree-shaken, in memory. */
 const BROWSER = {
@@ -139,8 +144,8 @@ export async function sizes() {
     raw: kB(row.bytes),
     gzip: kB(row.gzip),
     ratio: row.ours ? '1.00x' : `${(row.gzip / oursRow.gzip).toFixed(2)}x`,
-    goal: row.ours ? `≤ ${kB(GOAL_GZIP)} gzip and the smallest` : row.gzip === smallest ? 'smallest' : '',
-    pass: row.ours ? row.gzip <= GOAL_GZIP && row.gzip === smallest : undefined,
+    goal: row.ours ? `≤ ${kB(GOAL_GZIP)} gzip, below ${CHECKS_AS_MUCH}` : row.gzip === smallest ? 'smallest' : '',
+    pass: row.ours ? row.gzip <= GOAL_GZIP && row.gzip < job.find((peer) => peer.peer === CHECKS_AS_MUCH).gzip : undefined,
   }));
   for (const other of OTHERS) {
     const result = await bundle(other.entry);
@@ -173,7 +178,9 @@ export async function sizes() {
  * module with a `// path` comment), then minified away before compressing.
  */
 export async function moduleCosts(entry) {
-  const result = await build({ ...BROWSER, entryPoints: [entry], minifySyntax: true, minifyIdentifiers: true, outfile: 'out.js' });
+  // Whitespace minification is off, so esbuild does not define NODE_ENV by itself: defined here, the
+  // breakdown is of the production messages, as in the minified bundle.
+  const result = await build({ ...BROWSER, entryPoints: [entry], minifySyntax: true, minifyIdentifiers: true, define: { 'process.env.NODE_ENV': '"production"' }, outfile: 'out.js' });
   const text = result.outputFiles[0].text;
   // Module markers are `// path` lines; `// @__NO_SIDE_EFFECTS__` annotations stay with their module.
   const parts = text.split(/^\/\/ ([^@\s]\S*)$/m);

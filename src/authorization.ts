@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { timingSafeEqual } from './encoding.js';
 import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_MISSING, ERR_ISSUER_UNKNOWN, ERR_REDIRECT_URI_MISMATCH, ERR_STATE_MISMATCH, ERR_STATE_MISSING, OAuthError, TokenGateError } from './errors.js';
 import { authorizationCodeGrant } from './grants.js';
@@ -47,7 +48,7 @@ export interface StartAuthorizationOptions {
  */
 export async function startAuthorization(profile: Profile, options: StartAuthorizationOptions): Promise<AuthorizationTransaction> {
   if (profile.authorizeUrl === undefined) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no authorizeUrl`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no authorizeUrl` : `${profile.name} authorizeUrl`);
   }
   const redirectUri = checkRedirectUri(options.redirectUri);
   const { verifier, challenge, method } = await createPkce();
@@ -72,13 +73,13 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   // A profile with a PAR endpoint decides there whether to push (`withPar`): `par: false` where the
   // server requires pushing is a configuration error, found before anything is sent.
   const push = profile.pushAuthorization;
-  if (!push && (options.par ?? profile.requirePar)) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no par endpoint`);
+  if (!push && (options.par ?? profile.requirePar)) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no par endpoint` : `${profile.name} par`);
   return { url: push ? await push(profile, url, options) : url.href, state, codeVerifier: verifier, redirectUri };
 }
 
 function checkRedirectUri(value: string): string {
-  const url = absoluteUrl(value, ERR_INVALID_CONFIG, 'redirectUri is not an absolute URL');
-  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)');
+  const url = absoluteUrl(value, ERR_INVALID_CONFIG, DEV ? 'redirectUri is not an absolute URL' : 'redirectUri');
+  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'redirectUri must not contain a fragment (RFC 6749 §3.1.2)' : 'redirectUri #');
   return value;
 }
 
@@ -110,28 +111,28 @@ export function checkCallback(
   transaction: Pick<AuthorizationTransaction, 'state' | 'redirectUri'>,
   callbackUrl: string | URL,
 ): string {
-  const url = absoluteUrl(callbackUrl, ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not an absolute URL');
+  const url = absoluteUrl(callbackUrl, ERR_REDIRECT_URI_MISMATCH, DEV ? 'The callback URL is not an absolute URL' : 'callback URL');
   const expected = new URL(transaction.redirectUri);
   if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
-    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, 'The callback URL is not the redirect URI this authorization started with');
+    throw new TokenGateError(ERR_REDIRECT_URI_MISMATCH, DEV ? 'The callback URL is not the redirect URI this authorization started with' : '');
   }
   const params = url.searchParams;
   const state = params.get('state');
-  if (state === null || state === '') throw new TokenGateError(ERR_STATE_MISSING, 'The callback has no state parameter');
+  if (state === null || state === '') throw new TokenGateError(ERR_STATE_MISSING, DEV ? 'The callback has no state parameter' : '');
   if (!timingSafeEqual(state, transaction.state)) {
-    throw new TokenGateError(ERR_STATE_MISMATCH, 'The callback state does not match this authorization; it may be forged or from another tab');
+    throw new TokenGateError(ERR_STATE_MISMATCH, DEV ? 'The callback state does not match this authorization; it may be forged or from another tab' : '');
   }
   const iss = params.get('iss');
   if (iss !== null) {
     // Not a mismatch but a missing configuration: without an issuer the mix-up check cannot be made.
     if (profile.issuer === undefined) {
-      throw new TokenGateError(ERR_ISSUER_UNKNOWN, `The callback carries iss but the ${profile.name} profile names no issuer to check it against; configure issuer (or use discover())`);
+      throw new TokenGateError(ERR_ISSUER_UNKNOWN, DEV ? `The callback carries iss but the ${profile.name} profile names no issuer to check it against; configure issuer (or use discover())` : profile.name);
     }
     if (iss !== profile.issuer) {
-      throw new TokenGateError(ERR_ISSUER_MISMATCH, `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)`);
+      throw new TokenGateError(ERR_ISSUER_MISMATCH, DEV ? `The callback iss is not the ${profile.name} issuer; the code may come from another server (mix-up)` : profile.name);
     }
   } else if (profile.requireIss) {
-    throw new TokenGateError(ERR_ISSUER_MISSING, `The ${profile.name} server sends iss on every callback, but this callback has none`);
+    throw new TokenGateError(ERR_ISSUER_MISSING, DEV ? `The ${profile.name} server sends iss on every callback, but this callback has none` : profile.name);
   }
   const error = params.get('error');
   if (error !== null) {
@@ -144,7 +145,7 @@ export function checkCallback(
     });
   }
   const code = params.get('code');
-  if (code === null || code === '') throw new TokenGateError(ERR_CODE_MISSING, 'The callback has neither a code nor an error');
+  if (code === null || code === '') throw new TokenGateError(ERR_CODE_MISSING, DEV ? 'The callback has neither a code nor an error' : '');
   return code;
 }
 

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import type { ClientAuthentication } from './client-auth.js';
 import { utf8 } from './encoding.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from './errors.js';
@@ -65,19 +66,19 @@ export async function importClientKey(
     }
   } catch (cause) {
     // The cause names the key format problem, never its material.
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'clientKey could not be imported: a private EC P-256 or RSA key (JWK or PKCS#8) or { secret } is needed', { cause });
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'clientKey could not be imported: a private EC P-256 or RSA key (JWK or PKCS#8) or { secret } is needed' : 'clientKey', { cause });
   }
   if (cryptoKey.type === 'public' || jwsAlgorithm(cryptoKey) === undefined) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'clientKey must be a private ES256 or RS256 key, or an HMAC secret');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'clientKey must be a private ES256 or RS256 key, or an HMAC secret' : 'clientKey');
   }
   const lifetime = options.lifetime ?? 60;
   const method = cryptoKey.type === 'secret' ? 'client_secret_jwt' : 'private_key_jwt';
   return {
     method,
     authenticate: (clientId, tokenUrl, profile) => {
-      if ((profile.auth ?? method) !== method) throw new TokenGateError(ERR_INVALID_CONFIG, `clientKey is a ${method} key, not one for auth "${profile.auth}"`);
+      if ((profile.auth ?? method) !== method) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `clientKey is a ${method} key, not one for auth "${profile.auth}"` : `clientKey ${method} auth "${profile.auth}"`);
       const audience = profile.assertionAudience === 'issuer' ? profile.issuer : tokenUrl;
-      if (!audience) throw new TokenGateError(ERR_INVALID_CONFIG, 'assertionAudience "issuer" needs the issuer');
+      if (!audience) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'assertionAudience "issuer" needs the issuer' : 'assertionAudience issuer');
       return async (params) => {
       const iat = epochSeconds(options.now);
       params['client_id'] = clientId;

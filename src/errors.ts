@@ -1,3 +1,5 @@
+import { DEV } from '#dev';
+
 // Each code is also its own constant, for tokengate's modules: a bundle then keeps only the codes its
 // code paths can throw, where a reference to `ErrorCode` would keep the whole object.
 export const ERR_NETWORK: 'ERR_NETWORK' = 'ERR_NETWORK';
@@ -121,8 +123,13 @@ export class TokenGateError<Code extends string = ErrorCode | OAuthErrorCode> ex
   declare readonly status: number | undefined;
   declare readonly retryAfter: number | undefined;
 
+  /**
+   * `message`: in development builds (the `development` or `workerd` condition of `#dev`) the English
+   * sentence, in production builds only the facts that vary (endpoint, field, status), which follow the
+   * code: `ERR_INVALID_RESPONSE oauth2 token endpoint "expires_in"`.
+   */
   constructor(code: Code, message: string, options: TokenGateErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(DEV ? message : `${code} ${message}`.trim(), options);
     this.code = code;
     this.status = options.status;
     this.retryAfter = options.retryAfter;
@@ -162,7 +169,7 @@ export class OAuthError extends TokenGateError<OAuthErrorCode> {
     const where = fields.status === undefined ? endpoint : `${endpoint} (HTTP ${fields.status})`;
     const description = fields.description === undefined ? '' : `: ${fields.description}`;
     // The fields carry status and retryAfter, and no cause: the server's body stays out of the error.
-    super(fields.error, `The ${where} answered ${fields.error}${description}`, { status: fields.status, retryAfter: fields.retryAfter });
+    super(fields.error, DEV ? `The ${where} answered ${fields.error}${description}` : where + description, { status: fields.status, retryAfter: fields.retryAfter });
     this.description = fields.description;
     this.uri = fields.uri;
     this.details = fields.details;

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_INVALID_CONFIG, ERR_NO_GRANT, TokenGateError } from './errors.js';
 import { scopeList, type Profile, type Scope } from './profile.js';
 import { errorFromAnswer, processTokenResponse } from './token-response.js';
@@ -52,7 +53,7 @@ export async function postToEndpoint(
   options: RequestOptions,
 ): Promise<SentRequest> {
   const url = profile[`${endpoint}Url`];
-  if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no ${endpoint} endpoint`);
+  if (url === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no ${endpoint} endpoint` : `${profile.name} ${endpoint}`);
   // The endpoint's own client authentication, when its metadata lists methods of its own (RFC 8414 §2).
   const clientAuth = endpoint === 'par' ? undefined : profile.endpointAuth?.[endpoint];
   const sent = await postWithClientAuth(clientAuth ? { ...profile, clientAuth } : profile, url, endpoint, params, options);
@@ -77,13 +78,12 @@ export async function requestToken(
   const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
   const requestedScope = params['scope'] ?? params['scopes'];
   return processTokenResponse(profile, response, {
+    ...options,
     label,
     secrets,
     receivedAt: (options.now ?? Date.now)(),
-    previousRefreshToken: options.previousRefreshToken,
-    requestedScope: requestedScope === undefined ? undefined : requestedScope.split(profile.scopeSeparator).filter(Boolean),
+    requestedScope: requestedScope?.split(profile.scopeSeparator).filter(Boolean),
     timeout,
-    signal: options.signal,
   });
 }
 
@@ -126,7 +126,7 @@ export async function passwordGrant(
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export async function refreshTokenGrant(profile: Profile, refreshToken: string, options: ScopedRequestOptions = {}): Promise<TokenSet> {
-  if (!refreshToken) throw new TokenGateError(ERR_NO_GRANT, `No refresh token to refresh the ${profile.name} token with`);
+  if (!refreshToken) throw new TokenGateError(ERR_NO_GRANT, DEV ? `No refresh token to refresh the ${profile.name} token with` : profile.name);
   // RFC 6749 §6: without a scope the refresh keeps the one granted, so the profile's is not added.
   const params = withScope({ grant_type: 'refresh_token', refresh_token: refreshToken }, profile, options.scope, false);
   return requestToken(profile, params, { ...options, previousRefreshToken: refreshToken });
@@ -157,7 +157,7 @@ export function authorizationCodeGrant(
  */
 export async function profileGrant(profile: Profile, options: RequestOptions = {}): Promise<TokenSet> {
   if (profile.grant === undefined) {
-    throw new TokenGateError(ERR_NO_GRANT, `The ${profile.name} profile has no grant of its own; link an account and pass its tokens`);
+    throw new TokenGateError(ERR_NO_GRANT, DEV ? `The ${profile.name} profile has no grant of its own; link an account and pass its tokens` : profile.name);
   }
   const params: Record<string, string> = { ...profile.grant };
   if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {

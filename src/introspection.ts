@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_INVALID_RESPONSE, TokenGateError } from './errors.js';
 import { postToEndpoint } from './grants.js';
 import { tokenParams, type TokenRequestOptions } from './revocation.js';
@@ -33,7 +34,7 @@ export async function introspectToken(profile: Profile, token: string, options: 
   const body = await readJson(response, { label, maxBytes: profile.maxResponseBytes, timeout: options.timeout ?? profile.timeout, signal: options.signal });
   const value = expectJson(body, response.status, label) as IntrospectionResponse | null;
   if (typeof value !== 'object' || value === null || typeof value.active !== 'boolean') {
-    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${label} answer has a missing or invalid "active"`, { status: response.status });
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${label} answer has a missing or invalid "active"` : `${label} "active"`, { status: response.status });
   }
   // RFC 7662 §2.2: for an inactive token the server should say nothing more; nothing more is passed on.
   return value.active ? value : { active: false };

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_INVALID_CONFIG, ERR_INVALID_RESPONSE, TokenGateError } from './errors.js';
 import { postToEndpoint } from './grants.js';
 import { checkEndpoint, type Profile } from './profile.js';
@@ -22,7 +23,7 @@ export async function pushAuthorizationRequest(
     | null;
   // RFC 9126 §2.2: both are required.
   if (typeof value?.request_uri !== 'string' || value.request_uri === '' || typeof value.expires_in !== 'number') {
-    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${label} answer has a missing or invalid "request_uri" or "expires_in"`, { status: response.status });
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${label} answer has a missing or invalid "request_uri" or "expires_in"` : `${label} "request_uri" "expires_in"`, { status: response.status });
   }
   return { requestUri: value.request_uri, expiresIn: value.expires_in };
 }
@@ -43,7 +44,7 @@ export function withPar<P extends Profile>(profile: P, options: { url: string; r
     requirePar: required,
     pushAuthorization: async (pushing, url, request) => {
       if (request.par === false && required) {
-        throw new TokenGateError(ERR_INVALID_CONFIG, `The ${pushing.name} server takes authorization requests only pushed (PAR); par: false cannot be used with this profile`);
+        throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${pushing.name} server takes authorization requests only pushed (PAR); par: false cannot be used with this profile` : `${pushing.name} par`);
       }
       if (!(request.par ?? required)) return url.href;
       const { requestUri } = await pushAuthorizationRequest(pushing, Object.fromEntries(url.searchParams), request);

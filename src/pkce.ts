@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { base64url, randomBytes, utf8 } from './encoding.js';
 import { ERR_INVALID_VERIFIER, TokenGateError } from './errors.js';
 
@@ -20,7 +21,7 @@ const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 export async function createPkce(options: { length?: number } = {}): Promise<Pkce> {
   const length = options.length ?? 43;
   if (!Number.isInteger(length) || length < 43 || length > 128) {
-    throw new TokenGateError(ERR_INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters long');
+    throw new TokenGateError(ERR_INVALID_VERIFIER, DEV ? 'A PKCE verifier must be 43 to 128 characters long' : 'length');
   }
   const verifier = base64url(randomBytes(Math.ceil((length * 3) / 4))).slice(0, length);
   // Valid by construction: straight to the digest, without computeChallenge's check and extra await.
@@ -34,7 +35,7 @@ export async function createPkce(options: { length?: number } = {}): Promise<Pkc
  */
 export async function computeChallenge(verifier: string): Promise<string> {
   if (!VERIFIER.test(verifier)) {
-    throw new TokenGateError(ERR_INVALID_VERIFIER, 'A PKCE verifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
+    throw new TokenGateError(ERR_INVALID_VERIFIER, DEV ? 'A PKCE verifier must be 43 to 128 characters of [A-Za-z0-9-._~]' : 'characters');
   }
   const digest = await crypto.subtle.digest('SHA-256', utf8.encode(verifier));
   return base64url(new Uint8Array(digest));

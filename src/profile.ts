@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import type { ClientAuthentication } from './client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
 import type { FetchLike, RequestOptions } from './types.js';
@@ -80,27 +81,23 @@ export interface Profile {
   readonly maxResponseBytes?: number | undefined;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * Loopback host names: `localhost`, `127.0.0.1`, `[::1]`, and every `*.localhost` name, which RFC 6761
  * §6.3 reserves for loopback and browsers resolve to it without asking DNS (a Worker on
  * `edge.shop.localhost` beside a storefront on `shop.localhost` is the local model of a sibling host).
  */
-function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.localhost$/.test(hostname);
-}
+const LOOPBACK = /^(?:127\.0\.0\.1|\[::1\]|(?:[a-z0-9-]+\.)*localhost)$/;
 
 /**
  * Checks a configured endpoint: an absolute URL, `https:` except on loopback (RFC 6749 §3.1 and §3.2
  * ask for TLS), no credentials and no fragment.
  */
 export function checkEndpoint(label: string, value: string): string {
-  const url = absoluteUrl(value, ERR_INVALID_CONFIG, `${label} is not an absolute URL`);
-  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
-  if (!secure) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must use https: (http: only on loopback)`);
-  if (url.username || url.password) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain credentials`);
-  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must not contain a fragment`);
+  const url = absoluteUrl(value, ERR_INVALID_CONFIG, DEV ? `${label} is not an absolute URL` : label);
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
+  if (!secure) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must use https: (http: only on loopback)` : `${label} https:`);
+  if (url.username || url.password) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must not contain credentials` : `${label} credentials`);
+  if (url.hash) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must not contain a fragment` : `${label} #`);
   return url.href;
 }
 
@@ -116,7 +113,7 @@ export function absoluteUrl(value: string | URL, code: ErrorCode, message: strin
 /** Throws a clear configuration error unless `value` is one of the keys of `table` (an environment name, ...). */
 export function requireKey<K extends string>(label: string, value: unknown, table: Readonly<Record<K, unknown>>): K {
   if (typeof value !== 'string' || !Object.hasOwn(table, value)) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must be one of ${Object.keys(table).join(', ')}`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must be one of ${Object.keys(table).join(', ')}` : label);
   }
   return value as K;
 }
@@ -124,7 +121,7 @@ export function requireKey<K extends string>(label: string, value: unknown, tabl
 /** Throws a clear configuration error when a required string option is missing or empty. */
 export function requireString(label: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} is required and must be a non-empty string`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} is required and must be a non-empty string` : label);
   }
   return value;
 }
@@ -143,7 +140,7 @@ export function scopeList(value: unknown, separator = ' ', label = 'scope'): str
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? value.split(separator).map((item) => item.trim()).filter(Boolean) : value;
   if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '' && !/\s/.test(item) && !item.includes(separator))) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, `${label} must be a string of scopes or a list of scope strings`);
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must be a string of scopes or a list of scope strings` : label);
   }
   return [...(list as string[])];
 }

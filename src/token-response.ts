@@ -1,4 +1,5 @@
-import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type ErrorCode, type OAuthErrorFields } from './errors.js';
+import { DEV } from '#dev';
+import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_HTTP_STATUS, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, OAuthError, TokenGateError, type OAuthErrorFields } from './errors.js';
 import type { Profile } from './profile.js';
 import { redact, redactValue } from './redact.js';
 import { parseRetryAfter, readJson } from './transport.js';
@@ -29,15 +30,21 @@ interface TokenFields {
  */
 function tokenFields(value: unknown): TokenFields | string {
   const body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { access_token, token_type, expires_in, refresh_token, scope } = body;
-  const seconds = typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in) ? Number(expires_in) : expires_in;
-  if (!isToken(access_token)) return 'access_token';
+  const { access_token, token_type, refresh_token, scope } = body;
+  let { expires_in } = body;
+  if (typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in)) expires_in = Number(expires_in);
   // RFC 6749 §7.1 names token types like `Bearer`: visible ASCII as well.
-  if (!isToken(token_type)) return 'token_type';
-  if (seconds !== undefined && !(typeof seconds === 'number' && seconds >= 0 && seconds <= MAX_EXPIRES_IN)) return 'expires_in';
-  if (refresh_token !== undefined && !isToken(refresh_token)) return 'refresh_token';
-  if (scope !== undefined && typeof scope !== 'string') return 'scope';
-  return { access_token, token_type, expires_in: seconds, refresh_token, scope };
+  return !isToken(access_token)
+    ? 'access_token'
+    : !isToken(token_type)
+      ? 'token_type'
+      : expires_in !== undefined && !(typeof expires_in === 'number' && expires_in >= 0 && expires_in <= MAX_EXPIRES_IN)
+        ? 'expires_in'
+        : refresh_token !== undefined && !isToken(refresh_token)
+          ? 'refresh_token'
+          : scope !== undefined && typeof scope !== 'string'
+            ? 'scope'
+            : { access_token, token_type, expires_in, refresh_token, scope };
 }
 
 /** What the checks need besides the answer: who asked, what to scrub, the clock. */
@@ -64,18 +71,13 @@ export interface ProcessOptions {
  */
 export async function processTokenResponse(profile: Profile, response: Response, options: ProcessOptions): Promise<TokenSet> {
   const secrets = [...profile.secrets, ...options.secrets];
-  const body = await readJson(response, {
-    label: options.label,
-    maxBytes: profile.maxResponseBytes,
-    timeout: options.timeout ?? profile.timeout,
-    signal: options.signal,
-  });
+  const body = await readJson(response, { ...options, maxBytes: profile.maxResponseBytes, timeout: options.timeout ?? profile.timeout });
   if (!response.ok) throw errorFromAnswer(profile, response, body, options.label, secrets);
   const value = expectJson(body, response.status, options.label);
   const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;
   const fields = tokenFields(mapped);
   if (typeof fields === 'string') {
-    throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${options.label} answer has a missing or invalid "${fields}"`, { status: response.status });
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${options.label} answer has a missing or invalid "${fields}"` : `${options.label} "${fields}"`, { status: response.status });
   }
   const lifetime = fields.expires_in ?? profile.defaultLifetime;
   const refreshToken = fields.refresh_token ?? options.previousRefreshToken;
@@ -83,31 +85,29 @@ export async function processTokenResponse(profile: Profile, response: Response,
     fields.scope === undefined
       ? options.requestedScope
       : fields.scope.split(profile.scopeSeparator).map((s) => s.trim()).filter(Boolean);
-  return {
-    accessToken: fields.access_token,
-    tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type,
-    ...(lifetime === undefined ? {} : { expiresAt: options.receivedAt + lifetime * 1000 }),
-    ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(scope === undefined ? {} : { scope: [...scope] }),
-  };
+  const tokens: TokenSet = { accessToken: fields.access_token, tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type };
+  // Absent fields stay absent (never `undefined`): a stored set round-trips unchanged.
+  if (lifetime !== undefined) tokens.expiresAt = options.receivedAt + lifetime * 1000;
+  if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
+  if (scope !== undefined) tokens.scope = [...scope];
+  return tokens;
 }
 
 /** The parsed JSON of a 2xx answer, or the typed error for an HTML page, another type or broken JSON. */
 export function expectJson(body: Awaited<ReturnType<typeof readJson>>, status: number, label: string): unknown {
-  switch (body.kind) {
-    case 'json':
-      return body.value;
-    case 'html':
-      return failure(ERR_HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`, status);
-    case 'other':
-      return failure(ERR_CONTENT_TYPE, `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`, status);
-    case 'invalid':
-      return failure(ERR_INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`, status);
-  }
-}
-
-function failure(code: ErrorCode, message: string, status: number): never {
-  throw new TokenGateError(code, message, { status });
+  if (body.kind === 'json') return body.value;
+  const other = body.kind === 'other';
+  throw new TokenGateError(
+    other ? ERR_CONTENT_TYPE : body.kind === 'html' ? ERR_HTML_RESPONSE : ERR_INVALID_JSON,
+    DEV
+      ? other
+        ? `The ${label} answered with Content-Type ${body.contentType} instead of application/json (HTTP ${status})`
+        : body.kind === 'html'
+          ? `The ${label} answered with an HTML page instead of JSON (HTTP ${status})`
+          : `The ${label} answer is not valid JSON; it may be truncated (HTTP ${status})`
+      : `${label} ${status}${other ? ` ${body.contentType}` : ''}`,
+    { status },
+  );
 }
 
 /**
@@ -144,10 +144,10 @@ export function errorFromAnswer(
       });
     }
   }
-  const what = body.kind === 'html' ? ' with an HTML page' : '';
+  const what = body.kind === 'html' ? (DEV ? ' with an HTML page' : ' html') : '';
   const problem = problemText(value);
   const detail = problem === undefined ? '' : `: ${redact(problem, secrets)}`;
-  return new TokenGateError(ERR_HTTP_STATUS, `The ${label} answered HTTP ${status}${what}${detail}`, { status, ...extra });
+  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, ...extra });
 }
 
 /** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_ABORTED, ERR_HTTP_STATUS, ERR_LINK_REQUIRED, ERR_NETWORK, ERR_TIMEOUT, isTokenGateError, TokenGateError, type OAuthError } from './errors.js';
 import { profileGrant, refreshTokenGrant } from './grants.js';
 import type { Profile } from './profile.js';
@@ -146,24 +147,17 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   /** …but not again before this one after a background renewal failed. */
   let renewNotBefore = -Infinity;
 
-  /**
-   * The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
-   * not obtain ourselves counts its lifetime from now.
-   */
-  const margin = (expiresAt: number, obtainedAt: number): number => Math.max(0, Math.min(skew, (expiresAt - obtainedAt) / 10));
-
   function adopt(tokens: TokenSet | undefined, obtainedAt: number = now()): void {
     current = tokens;
-    served = tokens === undefined ? undefined : Promise.resolve(tokens);
-    if (tokens === undefined || tokens.accessToken === rejected) {
-      freshUntil = renewFrom = -Infinity;
-    } else if (tokens.expiresAt === undefined) {
-      freshUntil = renewFrom = Infinity;
-    } else {
-      const m = margin(tokens.expiresAt, obtainedAt);
-      freshUntil = tokens.expiresAt - m;
-      renewFrom = tokens.expiresAt - 2 * m;
-    }
+    served = tokens && Promise.resolve(tokens);
+    // No set (or a rejected one) expires at -Infinity, one without expiry at Infinity: the one formula
+    // below then gives both deadlines for every case.
+    const expiresAt = tokens === undefined || tokens.accessToken === rejected ? -Infinity : (tokens.expiresAt ?? Infinity);
+    // The skew, scaled down for short lifetimes so a 10 s token is not renewed forever. A set we did
+    // not obtain ourselves counts its lifetime from now.
+    const margin = Math.max(0, Math.min(skew, (expiresAt - obtainedAt) / 10));
+    freshUntil = expiresAt - margin;
+    renewFrom = expiresAt - 2 * margin;
   }
   adopt(options.tokens);
 
@@ -195,10 +189,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     const held = fromStore ?? current;
     const refreshToken = held?.refreshToken;
     if (refreshToken === undefined && linked) throw linkRequired();
-    const obtained = await renew(refreshToken);
+    let [tokens, obtainedAt] = await renew(refreshToken);
     // RFC 6749 §6: a refresh answer without scope keeps the scope originally granted.
-    const tokens = obtained.tokens.scope === undefined && held?.scope !== undefined ? { ...obtained.tokens, scope: held.scope } : obtained.tokens;
-    const { obtainedAt } = obtained;
+    if (tokens.scope === undefined && held?.scope !== undefined) tokens = { ...tokens, scope: held.scope };
     // Rotation (RFC 9700 §4.14.2): persist the new refresh token before the access token is used.
     await store.set(key, tokens);
     adopt(tokens, obtainedAt);
@@ -212,7 +205,6 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
    * grant (Eshopbox's) means linking again too; other refusals of the own grant are passed on.
    */
   async function renew(refreshToken: string | undefined): Promise<Obtained> {
-    const ownGrant = grantName();
     try {
       return await request(
         () => (refreshToken !== undefined ? refreshTokenGrant(profile, refreshToken, requestOptions) : profileGrant(profile, requestOptions)),
@@ -231,7 +223,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
   }
 
   function linkRequired(cause?: TokenGateError | OAuthError): TokenGateError {
-    const error = new TokenGateError(ERR_LINK_REQUIRED, `The ${profile.name} tokens can no longer be renewed; the account must be linked again`, {
+    const error = new TokenGateError(ERR_LINK_REQUIRED, DEV ? `The ${profile.name} tokens can no longer be renewed; the account must be linked again` : profile.name, {
       status: cause?.status,
       cause,
     });
@@ -239,7 +231,7 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     return error;
   }
 
-  const grantName = (): string => profile.grant?.['grant_type'] ?? 'client_credentials';
+  const ownGrant = profile.grant?.['grant_type'] ?? 'client_credentials';
   const requestOptions: { fetch?: FetchLike; now: () => number } = options.fetch ? { fetch: options.fetch, now } : { now };
 
   /**
@@ -253,54 +245,50 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
    */
   async function request(send: () => Promise<TokenSet>, grantType: string): Promise<Obtained> {
     const interval = profile.minInterval ?? 0;
-    let windowRetried = false;
-    for (let attempt = 0; ; attempt++) {
+    // One loop for the request and every retry: the pacing at its top also spaces the window retry.
+    for (let attempt = 0, windowRetried = false; ; ) {
       const wait = lastAnswerAt + interval - now();
       if (wait > 0) await sleep(wait);
       const previous = lastAnswerAt;
       options.onTokenRequest?.(grantType);
       try {
         const tokens = await send();
-        answered();
-        return { tokens, obtainedAt: lastAnswerAt };
+        return [tokens, answered()];
       } catch (error) {
         answered();
-        const inWindow = !windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval;
-        if (inWindow) {
+        if (!windowRetried && (error as TokenGateError).status === profile.minIntervalStatus && lastAnswerAt - previous < 2 * interval) {
           windowRetried = true;
-          attempt--;
           continue;
         }
-        const delay = retryDelay(error, attempt);
-        if (delay === undefined) throw error;
-        await sleep(delay);
+        // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
+        if (attempt >= retries || !isTokenGateError(error)) throw error;
+        const { code, status, retryAfter } = error;
+        // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike; a longer one than allowed goes to the caller.
+        if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+          if (!(retryAfter! <= maxRetryAfter)) throw error;
+          await sleep(retryAfter!);
+        } else if (code === ERR_NETWORK || code === ERR_TIMEOUT || status! >= 500) {
+          await sleep(Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt)));
+        } else {
+          throw error;
+        }
+        attempt++;
       }
     }
   }
 
-  function answered(): void {
+  /** Records when an answer (or failure) arrived, and answers that instant. */
+  function answered(): number {
     lastAnswerAt = now();
     options.onTokenAnswer?.(lastAnswerAt);
-  }
-
-  function retryDelay(error: unknown, attempt: number): number | undefined {
-    // Only tokengate's own errors say whether a retry can help; anything else is a bug to surface.
-    if (attempt >= retries || !isTokenGateError(error)) return undefined;
-    const { code, status, retryAfter } = error;
-    // RFC 9110 §10.2.3: Retry-After on 429 and on 503 alike.
-    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-      return retryAfter !== undefined && retryAfter <= maxRetryAfter ? retryAfter : undefined;
-    }
-    const transient = code === ERR_NETWORK || code === ERR_TIMEOUT || (status !== undefined && status >= 500);
-    if (!transient) return undefined;
-    return Math.floor(random() * Math.min(MAX_BACKOFF, BASE_BACKOFF * 2 ** attempt));
+    return lastAnswerAt;
   }
 
   /** The shared promise, with this caller's wait bounded by its signal. */
   function bounded(task: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
     if (signal === undefined) return task;
     return new Promise((resolve, reject) => {
-      const abort = (): void => reject(new TokenGateError(ERR_ABORTED, `Waiting for the ${profile.name} token was aborted`, { cause: signal.reason }));
+      const abort = (): void => reject(new TokenGateError(ERR_ABORTED, DEV ? `Waiting for the ${profile.name} token was aborted` : profile.name, { cause: signal.reason }));
       if (signal.aborted) return abort();
       signal.addEventListener('abort', abort, { once: true });
       task.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
@@ -345,7 +333,4 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
 }
 
 /** A token set and when it arrived, to scale the skew to its lifetime. */
-interface Obtained {
-  tokens: TokenSet;
-  obtainedAt: number;
-}
+type Obtained = [tokens: TokenSet, obtainedAt: number];

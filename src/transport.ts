@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { ERR_ABORTED, ERR_BODY_TOO_LARGE, ERR_NETWORK, ERR_TIMEOUT, ERR_UNEXPECTED_REDIRECT, TokenGateError } from './errors.js';
 import type { FetchLike } from './types.js';
 
@@ -14,10 +15,8 @@ export interface SendOptions {
   label: string;
 }
 
-interface Watch {
-  signal: AbortSignal;
-  failure(error: unknown, what: string, status?: number): TokenGateError;
-}
+/** The signal of one exchange, and the typed error for whichever of its ends fired. */
+type Watch = [signal: AbortSignal, failure: (error: unknown, what: string, status?: number) => TokenGateError];
 
 /**
  * The deadline of each answer that {@link send} returned. With a real fetch, the request's signal also
@@ -32,16 +31,16 @@ const deadlines = new WeakMap<Response, Watch>();
  */
 function watch(timeout: number, caller: AbortSignal | undefined): Watch {
   const deadline = AbortSignal.timeout(timeout);
-  return {
-    signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
-    failure(error, what, status) {
+  return [
+    caller ? AbortSignal.any([caller, deadline]) : deadline,
+    (error, what, status) => {
       if (error instanceof TokenGateError) return error;
       const options = { status, cause: error };
-      if (caller?.aborted) return new TokenGateError(ERR_ABORTED, `${what} was aborted`, { status, cause: caller.reason });
-      if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, `${what} did not finish within ${timeout} ms`, options);
-      return new TokenGateError(ERR_NETWORK, `${what} failed: the connection broke or could not be made`, options);
+      if (caller?.aborted) return new TokenGateError(ERR_ABORTED, DEV ? `${what} was aborted` : what, { status, cause: caller.reason });
+      if (deadline.aborted) return new TokenGateError(ERR_TIMEOUT, DEV ? `${what} did not finish within ${timeout} ms` : `${what} ${timeout} ms`, options);
+      return new TokenGateError(ERR_NETWORK, DEV ? `${what} failed: the connection broke or could not be made` : what, options);
     },
-  };
+  ];
 }
 
 /**
@@ -50,17 +49,17 @@ function watch(timeout: number, caller: AbortSignal | undefined): Watch {
  */
 export async function send(url: string, init: RequestInit, options: SendOptions): Promise<Response> {
   const watcher = watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
-  const { signal, failure } = watcher;
+  const [signal, failure] = watcher;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal });
   } catch (error) {
-    throw failure(error, `The request to the ${options.label}`);
+    throw failure(error, DEV ? `The request to the ${options.label}` : options.label);
   }
   // A browser's answer to redirect: 'manual' (workers-types does not list this type).
   if ((response.type as string) === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
     await cancel(response.body);
-    throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed`, { status: response.status });
+    throw new TokenGateError(ERR_UNEXPECTED_REDIRECT, DEV ? `The ${options.label} answered with a redirect (HTTP ${response.status}); it was not followed` : `${options.label} ${response.status}`, { status: response.status });
   }
   deadlines.set(response, watcher);
   return response;
@@ -83,14 +82,14 @@ const cancel = (stream: { cancel(): Promise<void> } | null): Promise<void> => st
 export async function readText(response: Response, options: ReadOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const status = response.status;
-  const tooLarge = (): TokenGateError => new TokenGateError(ERR_BODY_TOO_LARGE, `The ${options.label} answer is larger than ${maxBytes} bytes`, { status });
+  const tooLarge = (): TokenGateError => new TokenGateError(ERR_BODY_TOO_LARGE, DEV ? `The ${options.label} answer is larger than ${maxBytes} bytes` : `${options.label} ${maxBytes}`, { status });
   if (Number(response.headers.get('content-length')) > maxBytes) {
     await cancel(response.body);
     throw tooLarge();
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
-  const { signal, failure } = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
+  const [signal, failure] = deadlines.get(response) ?? watch(options.timeout ?? DEFAULT_TIMEOUT, options.signal);
   // Cancelling ends a pending read (done), so a stalled body cannot outlive the signal. The listener
   // returns nothing: an event listener's promise is ignored, and workerd warns about every one.
   const stop = (): void => void cancel(reader);
@@ -109,7 +108,7 @@ export async function readText(response: Response, options: ReadOptions): Promis
     signal.throwIfAborted();
   } catch (error) {
     await cancel(reader);
-    throw failure(error, `Reading the ${options.label} answer`, status);
+    throw failure(error, DEV ? `Reading the ${options.label} answer` : options.label, status);
   } finally {
     signal.removeEventListener('abort', stop);
   }
@@ -134,10 +133,7 @@ export async function readJson(response: Response, options: ReadOptions): Promis
   if (contentType === 'text/html' || contentType === 'application/xhtml+xml' || looksHtml) return { kind: 'html' };
   const isJson = contentType === 'application/json' || contentType.endsWith('+json');
   const value = parseJson(text);
-  if (!isJson) {
-    const other = { kind: 'other', contentType: contentType || 'none' } as const;
-    return typeof value === 'object' && value !== null ? { ...other, value } : other;
-  }
+  if (!isJson) return { kind: 'other', contentType: contentType || 'none', ...(typeof value === 'object' && value !== null && { value }) };
   return value === undefined ? { kind: 'invalid' } : { kind: 'json', value };
 }
 

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import ky, { type KyInstance, type Options } from 'ky';
 import { ERR_INVALID_CONFIG, ERR_UNSUPPORTED_TOKEN_TYPE, TokenGateError } from '../errors.js';
 import type { DPoP } from '../dpop.js';
@@ -32,14 +33,14 @@ const isDpop = (headers: Headers): boolean => /^DPoP /.test(headers.get('authori
 export function createApiClient(options: ApiClientOptions): KyInstance {
   const { tokenSource, prefix: given, prefixUrl, hooks, dpop, ...kyOptions } = options;
   const prefix = given ?? prefixUrl;
-  if (typeof prefix !== 'string') throw new TokenGateError(ERR_INVALID_CONFIG, 'createApiClient needs prefix, the API base URL');
+  if (typeof prefix !== 'string') throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'createApiClient needs prefix, the API base URL' : 'prefix');
   const origin = new URL(prefix).origin;
   const withToken = async (request: Request): Promise<Request> => {
     const { accessToken, tokenType } = await tokenSource.getToken();
     // RFC 6750 §2.1 / RFC 7235 §2.1: the scheme name is case-insensitive.
     const scheme = tokenType.toLowerCase() === 'bearer' ? 'Bearer' : dpop && tokenType.toLowerCase() === 'dpop' ? 'DPoP' : undefined;
     if (scheme === undefined) {
-      throw new TokenGateError(ERR_UNSUPPORTED_TOKEN_TYPE, `The token is of type ${tokenType.slice(0, 40)}, which createApiClient cannot send; only Bearer tokens, and DPoP tokens with the dpop option, are supported`);
+      throw new TokenGateError(ERR_UNSUPPORTED_TOKEN_TYPE, DEV ? `The token is of type ${tokenType.slice(0, 40)}, which createApiClient cannot send; only Bearer tokens, and DPoP tokens with the dpop option, are supported` : tokenType.slice(0, 40));
     }
     const headers = new Headers(request.headers);
     headers.set('authorization', `${scheme} ${accessToken}`);

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import * as v from 'valibot';
 import { importClientKey } from '../client-assertion.js';
 import { withPar } from '../par.js';
@@ -60,7 +61,7 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
   const metadata = await fetchMetadata(issuer, options);
   const methods = metadata.code_challenge_methods_supported;
   if (methods !== undefined && metadata.authorization_endpoint !== undefined && !methods.includes('S256')) {
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not support PKCE S256`);
+    throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `${issuer} does not support PKCE S256` : `${issuer} S256`);
   }
   const auth = chooseAuth(issuer, metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'], options);
   const { signal: _signal, ...profileOptions } = options;
@@ -91,7 +92,7 @@ export async function discover(issuer: string, options: DiscoverOptions): Promis
     const usable = usableMethods(options).find((candidate) => listed.includes(candidate));
     endpointAuth[endpoint] = usable === undefined
       ? () => {
-          throw new TokenGateError(ERR_INVALID_CONFIG, `The ${endpoint} endpoint of ${issuer} takes only ${listed.join(', ') || 'nothing'}, none of which this client (${method}) can use`);
+          throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${endpoint} endpoint of ${issuer} takes only ${listed.join(', ') || 'nothing'}, none of which this client (${method}) can use` : `${issuer} ${endpoint} ${method} [${listed.join(', ')}]`);
         }
       : (await authOf(usable)).clientAuth;
   }
@@ -123,12 +124,12 @@ function chooseAuth(issuer: string, offered: readonly string[], options: Discove
   const asked = options.clientKey?.method;
   if (asked !== undefined) {
     if (offered.includes(asked)) return asked;
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} does not offer client authentication "${asked}"; it lists ${list} (pass auth: "${asked}" if your registration uses it anyway)`);
+    throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `${issuer} does not offer client authentication "${asked}"; it lists ${list} (pass auth: "${asked}" if your registration uses it anyway)` : `${issuer} "${asked}" [${list}]`);
   }
   if (options.clientSecret === undefined) return 'none';
   const auth = (['client_secret_basic', 'client_secret_post', 'client_secret_jwt'] as const).find((method) => offered.includes(method));
   if (auth === undefined) {
-    throw new TokenGateError(ERR_INVALID_METADATA, `${issuer} offers no client authentication with a client secret (it lists ${list}); drop clientSecret for a public client, or choose auth`);
+    throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `${issuer} offers no client authentication with a client secret (it lists ${list}); drop clientSecret for a public client, or choose auth` : `${issuer} clientSecret [${list}]`);
   }
   return auth;
 }
@@ -146,9 +147,9 @@ export async function fetchMetadata(
   try {
     base = new URL(issuer);
   } catch {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer is not an absolute URL');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'issuer is not an absolute URL' : 'issuer');
   }
-  if (base.search || base.hash) throw new TokenGateError(ERR_INVALID_CONFIG, 'issuer must not contain a query or fragment (RFC 8414 §2)');
+  if (base.search || base.hash) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'issuer must not contain a query or fragment (RFC 8414 §2)' : 'issuer ?#');
   // RFC 8414 §3.1: the well-known suffix goes between host and path (a terminating "/" dropped);
   // OpenID Connect Discovery §4.1: appended to the issuer's path.
   const path = base.pathname === '/' ? '' : base.pathname.replace(/\/$/, '');
@@ -165,22 +166,22 @@ export async function fetchMetadata(
     // location may have one. A document that names another issuer is a refusal, never skipped.
     if (!response.ok || body.kind !== 'json') {
       failure ??= response.ok
-        ? new TokenGateError(ERR_INVALID_METADATA, `The ${label} of ${issuer} did not answer with JSON (at ${url})`, { status: response.status })
+        ? new TokenGateError(ERR_INVALID_METADATA, DEV ? `The ${label} of ${issuer} did not answer with JSON (at ${url})` : `${url} ${response.status}`, { status: response.status })
         : errorFromAnswer({}, response, body, label, []);
       continue;
     }
     const parsed = v.safeParse(Metadata, body.value);
     if (!parsed.success) {
       const field = parsed.issues[0] ? v.getDotPath(parsed.issues[0]) ?? 'body' : 'body';
-      throw new TokenGateError(ERR_INVALID_METADATA, `The metadata of ${issuer} has a missing or invalid "${field}"`);
+      throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `The metadata of ${issuer} has a missing or invalid "${field}"` : `${issuer} "${field}"`);
     }
     // RFC 8414 §3.3 and OpenID Connect Discovery §4.3: identical to the issuer the URL was built from.
     if (parsed.output.issuer !== issuer) {
-      throw new TokenGateError(ERR_INVALID_METADATA, `The metadata at ${url} names issuer ${parsed.output.issuer}, not ${issuer}`);
+      throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `The metadata at ${url} names issuer ${parsed.output.issuer}, not ${issuer}` : `${url} ${parsed.output.issuer}`);
     }
     return parsed.output;
   }
-  throw new TokenGateError(ERR_INVALID_METADATA, `No metadata found for ${issuer} at ${candidates.join(' or ')}: ${failure?.message}`, { status: failure?.status, cause: failure });
+  throw new TokenGateError(ERR_INVALID_METADATA, DEV ? `No metadata found for ${issuer} at ${candidates.join(' or ')}: ${failure?.message}` : `${candidates.join(' ')}: ${failure?.message}`, { status: failure?.status, cause: failure });
 }
 
 function transport(options: Pick<DiscoverOptions, 'fetch' | 'timeout' | 'signal'>): { fetch?: DiscoverOptions['fetch']; timeout?: number; signal?: AbortSignal } {

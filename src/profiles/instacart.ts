@@ -1,8 +1,9 @@
+import { DEV } from '#dev';
 import { clientSecretPost } from '../client-auth.js';
-import { ERR_CONTENT_TYPE, ERR_HTML_RESPONSE, ERR_INVALID_CONFIG, ERR_INVALID_JSON, ERR_INVALID_RESPONSE, TokenGateError, type OAuthErrorFields } from '../errors.js';
+import { ERR_INVALID_CONFIG, ERR_INVALID_RESPONSE, TokenGateError, type OAuthErrorFields } from '../errors.js';
 import { checkEndpoint, requireKey, requireString, scopeList, type Profile, type Scope } from '../profile.js';
 import { redact } from '../redact.js';
-import { errorFromAnswer } from '../token-response.js';
+import { errorFromAnswer, expectJson } from '../token-response.js';
 import { readJson, send } from '../transport.js';
 import type { FetchLike } from '../types.js';
 import type { CommonProfileOptions } from './oauth2.js';
@@ -76,7 +77,7 @@ export function instacart(options: InstacartOptions): Profile {
 /** A required scope: a non-empty string or list of scopes. */
 function requiredScope(value: unknown): string[] {
   const scope = scopeList(value);
-  if (scope === undefined || scope.length === 0) throw new TokenGateError(ERR_INVALID_CONFIG, 'scope is required: a non-empty string or list of scopes');
+  if (scope === undefined || scope.length === 0) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'scope is required: a non-empty string or list of scopes' : 'scope');
   return scope;
 }
 
@@ -155,15 +156,15 @@ export interface AuthorizeSandboxUserOptions {
  * @see Instacart Connect API documentation, "Authorize an Instacart user for account linking"
  */
 export async function authorizeSandboxUser(profile: Profile, options: AuthorizeSandboxUserOptions): Promise<string> {
-  if (profile.apiBaseUrl === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, `The ${profile.name} profile has no apiBaseUrl`);
+  if (profile.apiBaseUrl === undefined) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no apiBaseUrl` : `${profile.name} apiBaseUrl`);
   const userId = typeof options.userId === 'number' ? (Number.isSafeInteger(options.userId) && options.userId >= 0 ? String(options.userId) : '') : options.userId;
   // Instacart "Authorize an Instacart user for account linking": user_id is an integer path parameter.
-  if (typeof userId !== 'string' || !/^\d{1,20}$/.test(userId)) throw new TokenGateError(ERR_INVALID_CONFIG, 'userId must be a non-negative integer');
+  if (typeof userId !== 'string' || !/^\d{1,20}$/.test(userId)) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'userId must be a non-negative integer' : 'userId');
   const appToken = requireString('appToken', options.appToken);
   const redirectUri = requireString('redirectUri', options.redirectUri);
   const codeChallenge = requireString('codeChallenge', options.codeChallenge);
   if (!/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'codeChallenge must be an S256 challenge (43 base64url characters)');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'codeChallenge must be an S256 challenge (43 base64url characters)' : 'codeChallenge');
   }
   const scope = requiredScope(options.scope);
   const url = `${profile.apiBaseUrl.replace(/\/+$/, '')}/v2/fulfillment_sandbox/instacart_users/${userId}/authorize`;
@@ -175,13 +176,10 @@ export async function authorizeSandboxUser(profile: Profile, options: AuthorizeS
   const response = await send(url, { method: 'POST', headers, body }, { label, fetch: options.fetch ?? profile.fetch, signal: options.signal, timeout });
   const answer = await readJson(response, { label, maxBytes: profile.maxResponseBytes, timeout, signal: options.signal });
   if (!response.ok) throw errorFromAnswer(profile, response, answer, label, [...profile.secrets, appToken]);
-  const status = { status: response.status };
-  if (answer.kind === 'html') throw new TokenGateError(ERR_HTML_RESPONSE, `The ${label} answered with an HTML page instead of JSON (HTTP ${response.status})`, status);
-  if (answer.kind === 'other') {
-    throw new TokenGateError(ERR_CONTENT_TYPE, `The ${label} answered with Content-Type ${answer.contentType} instead of application/json (HTTP ${response.status})`, status);
+  const value = expectJson(answer, response.status, label);
+  const code = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['code'] : undefined;
+  if (typeof code !== 'string' || code.length === 0) {
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${label} answer has a missing or invalid "code"` : `${label} "code"`, { status: response.status });
   }
-  if (answer.kind === 'invalid') throw new TokenGateError(ERR_INVALID_JSON, `The ${label} answer is not valid JSON; it may be truncated (HTTP ${response.status})`, status);
-  const code = typeof answer.value === 'object' && answer.value !== null ? (answer.value as Record<string, unknown>)['code'] : undefined;
-  if (typeof code !== 'string' || code.length === 0) throw new TokenGateError(ERR_INVALID_RESPONSE, `The ${label} answer has a missing or invalid "code"`, status);
   return code;
 }

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { clientSecretBasicPlain } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
 import { checkEndpoint, requireKey, requireString, type Profile } from '../profile.js';
@@ -43,7 +44,7 @@ const HOSTS: Readonly<Record<InstellixEnvironment, string>> = {
 export function instellix(options: InstellixOptions): Profile {
   const realm = requireString('realm', options.realm);
   if (realm.includes('/') || realm === '.' || realm === '..') {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'realm must be a single URL path segment (no "/", not "." or "..")');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'realm must be a single URL path segment (no "/", not "." or "..")' : 'realm');
   }
   const host = HOSTS[requireKey('environment', options.environment, HOSTS)];
   const clientId = requireString('clientId', options.clientId);

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import type { ClientKey } from '../client-assertion.js';
 import { clientSecretBasic, clientSecretBasicPlain, clientSecretPost, noClientAuth, type ClientAuthMethod } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError } from '../errors.js';
@@ -92,10 +93,10 @@ export function oauth2(options: OAuth2Options): Profile {
   } else {
     const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
     if (auth !== 'none' && (secret === undefined || secret === '')) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, `auth "${auth}" needs a clientSecret`);
+      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `auth "${auth}" needs a clientSecret` : `auth "${auth}" clientSecret`);
     }
     if (auth === 'none' && secret !== undefined) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post');
+      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post' : 'auth "none" clientSecret');
     }
     clientAuth = AUTH[auth](clientId, secret ?? '');
   }

@@ -1,3 +1,4 @@
+import { DEV } from '#dev';
 import { clientSecretPost, noClientAuth } from '../client-auth.js';
 import { ERR_INVALID_CONFIG, TokenGateError, type OAuthErrorFields } from '../errors.js';
 import { checkEndpoint, requireString, type Profile } from '../profile.js';
@@ -59,10 +60,10 @@ export function shopware(options: ShopwareOptions): Profile {
   const integration = clientId !== undefined || clientSecret !== undefined;
   const user = username !== undefined || password !== undefined;
   if (integration && user) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'shopware takes clientId + clientSecret (integration) or username + password (admin user), not both');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'shopware takes clientId + clientSecret (integration) or username + password (admin user), not both' : 'shopware both');
   }
   if (!integration && !user) {
-    throw new TokenGateError(ERR_INVALID_CONFIG, 'shopware needs clientId + clientSecret (integration) or username + password (admin user)');
+    throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'shopware needs clientId + clientSecret (integration) or username + password (admin user)' : 'shopware');
   }
   const common = {
     name: 'shopware',
@@ -106,7 +107,7 @@ export function shopware(options: ShopwareOptions): Profile {
 
 function shopBase(shopUrl: string): string {
   const url = new URL(checkEndpoint('shopUrl', shopUrl));
-  if (url.search) throw new TokenGateError(ERR_INVALID_CONFIG, 'shopUrl must not contain a query');
+  if (url.search) throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'shopUrl must not contain a query' : 'shopUrl ?');
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 

@@ -17,7 +17,7 @@ const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.
 const run = (command: string, args: string[], cwd: string): string => execFileSync(command, args, { cwd, env, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** What a build needs from a fresh clone; everything else in the repo must not matter to the package. */
-const BUILD_INPUTS = ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'src'];
+const BUILD_INPUTS = ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'src', 'dev'];
 /** The packed package's own dependencies (and @types/node's), linked from the repo: the registry is never asked. */
 const CONSUMER_DEPS = ['ky', 'valibot', 'idb-keyval', '@types/node', 'undici-types'];
 
@@ -61,7 +61,9 @@ describe('the packed package', () => {
     for (const target of exportTargets(installedPkg.exports)) expect(files, target).toContain(target);
     for (const js of files.filter((path) => path.endsWith('.js'))) expect(files, js).toContain(js.replace(/\.js$/, '.d.ts'));
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
-    expect(files.filter((path) => !['LICENSE', 'README.md', 'package.json'].includes(path) && !path.startsWith('dist/'))).toEqual([]);
+    // dev/: the `#dev` flag modules (package.json "imports"), one per condition.
+    expect(files.filter((path) => !['LICENSE', 'README.md', 'package.json'].includes(path) && !path.startsWith('dist/') && !path.startsWith('dev/'))).toEqual([]);
+    for (const target of Object.values((installedPkg['imports'] as Record<string, Record<string, string>>)['#dev']!)) expect(files, target).toContain(target.slice(2));
     // The d.ts cite what a reader of the package can open, not files of the repo's authors.
     const unshipped = files.filter((path) => path.endsWith('.d.ts')).flatMap((path) => readFileSync(join(consumer, 'node_modules', 'tokengate', path), 'utf8').split('\n').filter((line) => /seeds\/|SECURITY\.md/.test(line)).map((line) => `${path}: ${line.trim()}`));
     expect(unshipped).toEqual([]);
@@ -93,6 +95,22 @@ describe('the packed package', () => {
     expect(names['tokengate/browser']).toEqual(expect.arrayContaining(['idbStore', 'webLock']));
     expect(pkce['method']).toBe('S256');
     expect(pkce['verifier']).toMatch(/^[A-Za-z0-9\-._~]{43}$/);
+  });
+
+  it('picks its messages by condition in Node: sentences in development, under workerd and by default; codes and facts in production', () => {
+    const message = (args: string[], nodeEnv?: string): string =>
+      execFileSync(process.execPath, [...args, '--input-type=module', '-e', `
+        import { checkEndpoint } from 'tokengate';
+        try { checkEndpoint('tokenUrl', 'http://as.example/token'); } catch (error) { console.log(error.message); }
+      `], { cwd: consumer, encoding: 'utf8', timeout: 20_000, env: { ...env, NODE_ENV: nodeEnv ?? '' } }).trim();
+    const sentence = 'tokenUrl must use https: (http: only on loopback)';
+    const production = 'ERR_INVALID_CONFIG tokenUrl https:';
+    expect(message([])).toBe(sentence);
+    expect(message([], 'production')).toBe(production);
+    expect(message(['--conditions=production'])).toBe(production);
+    expect(message(['--conditions=development'], 'production')).toBe(sentence);
+    // The Worker's runtime: its logs keep the sentences whatever NODE_ENV says.
+    expect(message(['--conditions=workerd'], 'production')).toBe(sentence);
   });
 
   it('is clean under publint (strict, suggestions included)', async () => {

@@ -93,4 +93,12 @@ describe('the production Worker ships product code only (row 22)', () => {
     expect(production.bytes).toBeLessThan(203_000);
     expect(production.gzipBytes).toBeLessThan(48_700);
   });
+
+  it('keeps the core\'s English sentences for its logs: wrangler resolves #dev by its workerd condition', () => {
+    for (const [name, bundle] of bundles) {
+      expect(bundle.code, name).toMatch(/^\/\/ dev\/on\.js\nvar DEV = true;$/m);
+      expect(bundle.code, name).not.toMatch(/^\/\/ dev\/(?:off|env)\.js$/m);
+      expect(bundle.code, name).toContain('answer has a missing or invalid');
+    }
+  });
 });
