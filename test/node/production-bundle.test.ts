@@ -85,13 +85,14 @@ describe('the production Worker ships product code only (row 22)', () => {
     expect(bundles.get('--env production')!.output).toMatch(/env\.PUBLIC_ORIGIN \("https:\/\/edge\.example"\)/);
   });
 
-  it('is smaller than the 203 kB (48.7 kB gzip) that carried the sandbox', () => {
+  it('stays within its size budget (240 kB, 58 kB gzip): the sandbox or a heavy dependency pulled in would break it', () => {
     const production = bundles.get('--env production')!;
-    // The product has grown since (the security model, the storefront routes, the standards), so the
-    // bound is what the title says: below the bundle that carried the sandbox. The scans above are what
-    // prove the sandbox is out; bench/results.md has the size of each run.
-    expect(production.bytes).toBeLessThan(203_000);
-    expect(production.gzipBytes).toBeLessThan(48_700);
+    // A budget, not a record: the product grows with its features (about 206 kB, 50 kB gzip after the
+    // second red team's fixes), and bench/results.md has each run's size. The sandbox's code alone was
+    // about 59 kB, so pulling it back in, or a dependency of that weight, goes over. The scans above are
+    // what prove the sandbox is out.
+    expect(production.bytes).toBeLessThan(240_000);
+    expect(production.gzipBytes).toBeLessThan(58_000);
   });
 
   it('keeps the core\'s English sentences for its logs: wrangler resolves #dev by its workerd condition', () => {
