@@ -169,7 +169,7 @@ export { freePort };
  */
 export function snapshotTree(root = ROOT) {
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-snapshot-'));
-  for (const entry of ['src', 'worker', 'sandbox', 'web-demo', 'bench', 'wrangler.toml', 'tsconfig.json', 'package.json']) {
+  for (const entry of ['src', 'dev', 'worker', 'sandbox', 'web-demo', 'bench', 'wrangler.toml', 'tsconfig.json', 'package.json']) {
     const from = join(root, entry);
     if (existsSync(from)) cpSync(from, join(dir, entry), { recursive: true, filter: (path) => !path.includes(`${join(root, 'web-demo')}/node_modules`) });
   }

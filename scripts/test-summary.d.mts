@@ -3,7 +3,7 @@ export interface VitestReport {
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests?: number;
-  testResults: Array<{ status: string; assertionResults: unknown[] }>;
+  testResults: Array<{ status: string; assertionResults: Array<{ status: string }> }>;
 }
 /** The closing line of `npm test`: "N passed, N failed, N skipped". */
 export function summarize(report: VitestReport | undefined, run: { failedSteps: number; status: number }): { passed: number; failed: number; skipped: number; line: string };

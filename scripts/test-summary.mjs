@@ -4,7 +4,7 @@
 
 /**
  * @param {{ numPassedTests: number, numFailedTests: number, numPendingTests: number, numTodoTests?: number,
- *   testResults: Array<{ status: string, assertionResults: unknown[] }> } | undefined} report vitest's JSON report, if it was written
+ *   testResults: Array<{ status: string, assertionResults: Array<{ status: string }> }> } | undefined} report vitest's JSON report, if it was written
  * @param {{ failedSteps: number, status: number }} run steps that failed before vitest (build, type checks) and vitest's exit status
  * @returns {{ passed: number, failed: number, skipped: number, line: string }}
  */
@@ -18,8 +18,9 @@ export function summarize(report, run) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + (report.numTodoTests ?? 0);
-    // A suite that failed to load counts as a failure even when it reported no test.
-    failed += report.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+    // A file that failed with no failed test of its own (it did not load, or its set-up failed and its
+    // tests were skipped) counts as one failure: its skipped tests must not make a red run look green.
+    failed += report.testResults.filter((file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed')).length;
   }
   if (run.status !== 0 && failed === 0) failed = 1;
   return { passed, failed, skipped, line: `${passed} passed, ${failed} failed, ${skipped} skipped` };

@@ -53,4 +53,17 @@ describe('npm test', () => {
     const report: VitestReport = { numPassedTests: 3, numFailedTests: 0, numPendingTests: 2, numTodoTests: 1, testResults: [{ status: 'failed', assertionResults: [] }] };
     expect(summarize(report, { failedSteps: 1, status: 1 }).line).toBe('3 passed, 2 failed, 3 skipped');
   });
+
+  it('counts a file whose set-up failed (its tests skipped) as a failure, and a file with failed tests by its tests', () => {
+    const report: VitestReport = {
+      numPassedTests: 1,
+      numFailedTests: 1,
+      numPendingTests: 5,
+      testResults: [
+        { status: 'failed', assertionResults: Array.from({ length: 5 }, () => ({ status: 'skipped' })) },
+        { status: 'failed', assertionResults: [{ status: 'passed' }, { status: 'failed' }] },
+      ],
+    };
+    expect(summarize(report, { failedSteps: 0, status: 1 }).line).toBe('1 passed, 2 failed, 5 skipped');
+  });
 });

@@ -1,7 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { TokenCoordinator } from '../../worker/coordinator.js';
+import type { Env } from '../../worker/env.js';
 import worker from '../../worker/index.js';
+import { objectName } from '../../worker/object-names.js';
 import { freshRateWindow } from '../helpers/flood.js';
 import { browser, call, echoCalls, linkBff, ORIGIN, sandboxStats } from './helpers.js';
 
@@ -90,7 +92,8 @@ describe('budgets without a lever (finding 2)', () => {
     const self = (cookie: string, ip: string): Promise<Response> => call('/api/instacart/v2/fulfillment/users/self', { headers: browser({ cookie, 'cf-connecting-ip': ip }) });
     expect((await self(shopper, '198.18.60.1')).status).toBe(200);
     // What the proxy records when the vendor answers this session's call 429 with Retry-After: 3 (a per-user limit).
-    const stub = real.COORDINATOR.get(real.COORDINATOR.idFromName(`session:${shopper.split('=')[1]!}`));
+    const session = decodeURIComponent(shopper.slice(shopper.indexOf('=') + 1));
+    const stub = real.COORDINATOR.get(real.COORDINATOR.idFromName(await objectName(env as unknown as Env, { kind: 'session', vendor: 'instacart', session })));
     await stub.noteVendorWait('instacart', Date.now() + 3_000);
     const before = (await sandboxStats()).apiCalls['instacart']!;
     const waiting = await self(shopper, '198.18.60.1');
