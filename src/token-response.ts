@@ -131,7 +131,8 @@ export function errorFromAnswer(
   if (value !== undefined) {
     const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
-      const scrub = (text: string | undefined): string | undefined => (text === undefined ? undefined : redact(text, secrets));
+      // redactValue passes undefined through and redacts a string as redact() does.
+      const scrub = (value: unknown) => redactValue(value, secrets) as string | undefined;
       return new OAuthError({
         ...fields,
         ...extra,
@@ -140,7 +141,7 @@ export function errorFromAnswer(
         error: redact(fields.error, secrets),
         description: scrub(fields.description),
         uri: scrub(fields.uri),
-        details: fields.details === undefined ? undefined : redactValue(fields.details, secrets),
+        details: scrub(fields.details),
       });
     }
   }
