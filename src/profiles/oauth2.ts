@@ -92,11 +92,12 @@ export function oauth2(options: OAuth2Options): Profile {
     clientAuth = key.authenticate(clientId, tokenUrl, options);
   } else {
     const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
-    if (auth !== 'none' && (secret === undefined || secret === '')) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `auth "${auth}" needs a clientSecret` : `auth "${auth}" clientSecret`);
-    }
-    if (auth === 'none' && secret !== undefined) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post' : 'auth "none" clientSecret');
+    // One check for both mistakes: "none" with any clientSecret (even ''), a secret method without one.
+    if ((auth === 'none') !== (secret === undefined) || secret === '') {
+      throw new TokenGateError(
+        ERR_INVALID_CONFIG,
+        DEV ? (auth === 'none' ? 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post' : `auth "${auth}" needs a clientSecret`) : `auth "${auth}" clientSecret`,
+      );
     }
     clientAuth = AUTH[auth](clientId, secret ?? '');
   }
