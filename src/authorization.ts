@@ -56,7 +56,7 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   const url = new URL(profile.authorizeUrl);
   const query = url.searchParams;
   const scope = scopeList(options.scope, profile.scopeSeparator) ?? profile.scope;
-  // The protocol's own parameters, in this order; `extraParams` cannot override any of them.
+  // The protocol's own parameters; `extraParams` cannot override any of them.
   const protocol: Record<string, string | undefined> = {
     response_type: 'code',
     client_id: profile.clientId,
@@ -66,10 +66,9 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
     code_challenge: challenge,
     code_challenge_method: method,
   };
-  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
-    if (!Object.hasOwn(protocol, key)) query.set(key, value);
-  }
-  for (const [key, value] of Object.entries(protocol)) if (value !== undefined) query.set(key, value);
+  // The extra parameters first, then the protocol's, which win any collision (the spread keeps an
+  // extra's place but takes the protocol's value, and an unset protocol value is not sent).
+  for (const [key, value] of Object.entries({ ...options.extraParams, ...protocol })) if (value !== undefined) query.set(key, value);
   // A profile with a PAR endpoint decides there whether to push (`withPar`): `par: false` where the
   // server requires pushing is a configuration error, found before anything is sent.
   const push = profile.pushAuthorization;
