@@ -159,10 +159,9 @@ export async function profileGrant(profile: Profile, options: RequestOptions = {
   if (profile.grant === undefined) {
     throw new TokenGateError(ERR_NO_GRANT, DEV ? `The ${profile.name} profile has no grant of its own; link an account and pass its tokens` : profile.name);
   }
+  // The grant's own scope as it is; without one, the profile's (withScope's default).
   const params: Record<string, string> = { ...profile.grant };
-  if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {
-    params['scope'] = profile.scope.join(profile.scopeSeparator);
-  }
+  if (params['scope'] === undefined) withScope(params, profile, undefined);
   // A long-lived refresh token in the grant (Eshopbox) is the profile's credential: it is not copied
   // into the token set, so stores never hold it; the next renewal uses the grant again.
   return requestToken(profile, params, options);
