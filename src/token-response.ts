@@ -127,7 +127,8 @@ export function errorFromAnswer(
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
   const extra = retryAfter === undefined ? {} : { retryAfter };
-  const value = body.kind === 'json' || body.kind === 'other' ? body.value : undefined;
+  // Only a JSON body or an object under another content type carries a value.
+  const value = (body as { value?: unknown }).value;
   if (value !== undefined) {
     const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
