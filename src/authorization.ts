@@ -4,7 +4,7 @@ import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_M
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
 import { absoluteUrl, scopeList, type Profile, type Scope } from './profile.js';
-import { redact } from './redact.js';
+import { redact, redactValue } from './redact.js';
 import type { FetchLike, RequestOptions, TokenSet } from './types.js';
 
 /**
@@ -133,18 +133,18 @@ export function checkCallback(
   } else if (profile.requireIss) {
     throw new TokenGateError(ERR_ISSUER_MISSING, DEV ? `The ${profile.name} server sends iss on every callback, but this callback has none` : profile.name);
   }
+  // '' when absent: redact() skips an empty secret, and '' is refused below like a missing code.
+  const code = params.get('code') ?? '';
   const error = params.get('error');
   if (error !== null) {
-    const code = params.get('code') ?? undefined;
-    const description = params.get('error_description');
     throw new OAuthError({
       error: redact(error, [code]),
-      description: description === null ? undefined : redact(description, [code]),
+      // redactValue passes undefined through and redacts a string as redact() does.
+      description: redactValue(params.get('error_description') ?? undefined, [code]) as string | undefined,
       uri: params.get('error_uri') ?? undefined,
     });
   }
-  const code = params.get('code');
-  if (code === null || code === '') throw new TokenGateError(ERR_CODE_MISSING, DEV ? 'The callback has neither a code nor an error' : '');
+  if (code === '') throw new TokenGateError(ERR_CODE_MISSING, DEV ? 'The callback has neither a code nor an error' : '');
   return code;
 }
 
