@@ -90,7 +90,7 @@ export async function requestToken(
 /** Adds `scope` (the caller's, else the profile's unless `own` is false) to a grant's parameters. */
 function withScope(params: Record<string, string>, profile: Profile, scope: Scope | undefined, own = true): Record<string, string> {
   const chosen = scopeList(scope, profile.scopeSeparator) ?? (own ? profile.scope : undefined);
-  if (chosen !== undefined && chosen.length > 0) params['scope'] = chosen.join(profile.scopeSeparator);
+  if (chosen?.length) params['scope'] = chosen.join(profile.scopeSeparator);
   return params;
 }
 

@@ -120,7 +120,7 @@ export function requireKey<K extends string>(label: string, value: unknown, tabl
 
 /** Throws a clear configuration error when a required string option is missing or empty. */
 export function requireString(label: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
+  if (!value || typeof value !== 'string') {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} is required and must be a non-empty string` : label);
   }
   return value;

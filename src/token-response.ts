@@ -146,8 +146,7 @@ function standardError(value: unknown): OAuthErrorFields | undefined {
 
 /** RFC 9457 §3.1: `title` and `detail` of a problem details object, when it has them. */
 function problemText(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { title, detail } = value as Record<string, unknown>;
-  const parts = [title, detail].filter((part): part is string => typeof part === 'string' && part !== '');
-  return parts.length === 0 ? undefined : parts.join(': ');
+  // A primitive has neither field; '' when neither is a non-empty string.
+  const { title, detail } = (value ?? {}) as Record<string, unknown>;
+  return [title, detail].filter((part) => typeof part === 'string' && part !== '').join(': ') || undefined;
 }
