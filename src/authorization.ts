@@ -117,7 +117,7 @@ export function checkCallback(
   }
   const params = url.searchParams;
   const state = params.get('state');
-  if (state === null || state === '') throw new TokenGateError(ERR_STATE_MISSING, DEV ? 'The callback has no state parameter' : '');
+  if (!state) throw new TokenGateError(ERR_STATE_MISSING, DEV ? 'The callback has no state parameter' : '');
   if (!timingSafeEqual(state, transaction.state)) {
     throw new TokenGateError(ERR_STATE_MISMATCH, DEV ? 'The callback state does not match this authorization; it may be forged or from another tab' : '');
   }

@@ -139,7 +139,7 @@ export type Scope = string | readonly string[];
 export function scopeList(value: unknown, separator = ' ', label = 'scope'): string[] | undefined {
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? value.split(separator).map((item) => item.trim()).filter(Boolean) : value;
-  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '' && !/\s/.test(item) && !item.includes(separator))) {
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && /^\S+$/.test(item) && !item.includes(separator))) {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must be a string of scopes or a list of scope strings` : label);
   }
   return [...(list as string[])];
