@@ -75,15 +75,14 @@ export async function requestToken(
   grantParams: Readonly<Record<string, string>>,
   options: RequestOptions & { previousRefreshToken?: string | undefined } = {},
 ): Promise<TokenSet> {
-  const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
-  const requestedScope = params['scope'] ?? params['scopes'];
-  return processTokenResponse(profile, response, {
+  const sent = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
+  const requestedScope = sent.params['scope'] ?? sent.params['scopes'];
+  // The sent request's label, secrets and timeout take the place of the caller's.
+  return processTokenResponse(profile, sent.response, {
     ...options,
-    label,
-    secrets,
+    ...sent,
     receivedAt: (options.now ?? Date.now)(),
     requestedScope: requestedScope?.split(profile.scopeSeparator).filter(Boolean),
-    timeout,
   });
 }
 
