@@ -110,7 +110,6 @@ export function errorFromAnswer(
 ): TokenGateError | OAuthError {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-  const extra = retryAfter === undefined ? {} : { retryAfter };
   // Only a JSON body or an object under another content type carries a value.
   const value = (body as { value?: unknown }).value;
   if (value !== undefined) {
@@ -120,7 +119,8 @@ export function errorFromAnswer(
       const scrub = (value: unknown) => redactValue(value, secrets) as string | undefined;
       return new OAuthError({
         ...fields,
-        ...extra,
+        // The header's, else what a vendor mapping found in the body.
+        retryAfter: retryAfter ?? fields.retryAfter,
         status,
         endpoint: label,
         error: redact(fields.error, secrets),
@@ -133,7 +133,7 @@ export function errorFromAnswer(
   const what = body.kind === 'html' ? (DEV ? ' with an HTML page' : ' html') : '';
   const problem = problemText(value);
   const detail = problem === undefined ? '' : `: ${redact(problem, secrets)}`;
-  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, ...extra });
+  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, retryAfter });
 }
 
 /** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */
