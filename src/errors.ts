@@ -183,7 +183,8 @@ export class OAuthError extends TokenGateError<OAuthErrorCode> {
  * with {@link isOAuthError}).
  */
 export function isTokenGateError(value: unknown): value is TokenGateError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  // Optional chaining covers null and undefined; a primitive has no brand.
+  return (value as Record<symbol, unknown> | null | undefined)?.[BRAND] === true;
 }
 
 /** True for an {@link OAuthError}, also across realms. */
