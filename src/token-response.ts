@@ -123,7 +123,7 @@ export function errorFromAnswer(
         retryAfter: retryAfter ?? fields.retryAfter,
         status,
         endpoint: label,
-        error: redact(fields.error, secrets),
+        error: scrub(fields.error)!,
         description: scrub(fields.description),
         uri: scrub(fields.uri),
         details: scrub(fields.details),
