@@ -47,7 +47,7 @@ export interface StartAuthorizationOptions {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
 export async function startAuthorization(profile: Profile, options: StartAuthorizationOptions): Promise<AuthorizationTransaction> {
-  if (profile.authorizeUrl === undefined) {
+  if (!profile.authorizeUrl) {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no authorizeUrl` : `${profile.name} authorizeUrl`);
   }
   const redirectUri = checkRedirectUri(options.redirectUri);
