@@ -4,7 +4,7 @@ import { ERR_CODE_MISSING, ERR_INVALID_CONFIG, ERR_ISSUER_MISMATCH, ERR_ISSUER_M
 import { authorizationCodeGrant } from './grants.js';
 import { createPkce, createState } from './pkce.js';
 import { absoluteUrl, scopeList, type Profile, type Scope } from './profile.js';
-import { redact } from './redact.js';
+import { redact, redactValue } from './redact.js';
 import type { FetchLike, RequestOptions, TokenSet } from './types.js';
 
 /**
@@ -47,7 +47,7 @@ export interface StartAuthorizationOptions {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
 export async function startAuthorization(profile: Profile, options: StartAuthorizationOptions): Promise<AuthorizationTransaction> {
-  if (profile.authorizeUrl === undefined) {
+  if (!profile.authorizeUrl) {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `The ${profile.name} profile has no authorizeUrl` : `${profile.name} authorizeUrl`);
   }
   const redirectUri = checkRedirectUri(options.redirectUri);
@@ -56,7 +56,7 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
   const url = new URL(profile.authorizeUrl);
   const query = url.searchParams;
   const scope = scopeList(options.scope, profile.scopeSeparator) ?? profile.scope;
-  // The protocol's own parameters, in this order; `extraParams` cannot override any of them.
+  // The protocol's own parameters; `extraParams` cannot override any of them.
   const protocol: Record<string, string | undefined> = {
     response_type: 'code',
     client_id: profile.clientId,
@@ -66,10 +66,9 @@ export async function startAuthorization(profile: Profile, options: StartAuthori
     code_challenge: challenge,
     code_challenge_method: method,
   };
-  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
-    if (!Object.hasOwn(protocol, key)) query.set(key, value);
-  }
-  for (const [key, value] of Object.entries(protocol)) if (value !== undefined) query.set(key, value);
+  // The extra parameters first, then the protocol's, which win any collision (the spread keeps an
+  // extra's place but takes the protocol's value, and an unset protocol value is not sent).
+  for (const [key, value] of Object.entries({ ...options.extraParams, ...protocol })) if (value !== undefined) query.set(key, value);
   // A profile with a PAR endpoint decides there whether to push (`withPar`): `par: false` where the
   // server requires pushing is a configuration error, found before anything is sent.
   const push = profile.pushAuthorization;
@@ -118,7 +117,7 @@ export function checkCallback(
   }
   const params = url.searchParams;
   const state = params.get('state');
-  if (state === null || state === '') throw new TokenGateError(ERR_STATE_MISSING, DEV ? 'The callback has no state parameter' : '');
+  if (!state) throw new TokenGateError(ERR_STATE_MISSING, DEV ? 'The callback has no state parameter' : '');
   if (!timingSafeEqual(state, transaction.state)) {
     throw new TokenGateError(ERR_STATE_MISMATCH, DEV ? 'The callback state does not match this authorization; it may be forged or from another tab' : '');
   }
@@ -134,18 +133,18 @@ export function checkCallback(
   } else if (profile.requireIss) {
     throw new TokenGateError(ERR_ISSUER_MISSING, DEV ? `The ${profile.name} server sends iss on every callback, but this callback has none` : profile.name);
   }
+  // '' when absent: redact() skips an empty secret, and '' is refused below like a missing code.
+  const code = params.get('code') ?? '';
   const error = params.get('error');
   if (error !== null) {
-    const code = params.get('code') ?? undefined;
-    const description = params.get('error_description');
     throw new OAuthError({
       error: redact(error, [code]),
-      description: description === null ? undefined : redact(description, [code]),
+      // redactValue passes undefined through and redacts a string as redact() does.
+      description: redactValue(params.get('error_description') ?? undefined, [code]) as string | undefined,
       uri: params.get('error_uri') ?? undefined,
     });
   }
-  const code = params.get('code');
-  if (code === null || code === '') throw new TokenGateError(ERR_CODE_MISSING, DEV ? 'The callback has neither a code nor an error' : '');
+  if (code === '') throw new TokenGateError(ERR_CODE_MISSING, DEV ? 'The callback has neither a code nor an error' : '');
   return code;
 }
 

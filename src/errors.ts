@@ -165,8 +165,7 @@ export class OAuthError extends TokenGateError<OAuthErrorCode> {
   declare readonly details: unknown;
 
   constructor(fields: OAuthErrorFields) {
-    const endpoint = fields.endpoint ?? (fields.status === undefined ? 'authorization server' : 'token endpoint');
-    const where = fields.status === undefined ? endpoint : `${endpoint} (HTTP ${fields.status})`;
+    const where = fields.status === undefined ? (fields.endpoint ?? 'authorization server') : `${fields.endpoint ?? 'token endpoint'} (HTTP ${fields.status})`;
     const description = fields.description === undefined ? '' : `: ${fields.description}`;
     // The fields carry status and retryAfter, and no cause: the server's body stays out of the error.
     super(fields.error, DEV ? `The ${where} answered ${fields.error}${description}` : where + description, { status: fields.status, retryAfter: fields.retryAfter });
@@ -183,7 +182,8 @@ export class OAuthError extends TokenGateError<OAuthErrorCode> {
  * with {@link isOAuthError}).
  */
 export function isTokenGateError(value: unknown): value is TokenGateError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  // Optional chaining covers null and undefined; a primitive has no brand.
+  return (value as Record<symbol, unknown> | null | undefined)?.[BRAND] === true;
 }
 
 /** True for an {@link OAuthError}, also across realms. */

@@ -75,22 +75,21 @@ export async function requestToken(
   grantParams: Readonly<Record<string, string>>,
   options: RequestOptions & { previousRefreshToken?: string | undefined } = {},
 ): Promise<TokenSet> {
-  const { response, params, label, timeout, secrets } = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
-  const requestedScope = params['scope'] ?? params['scopes'];
-  return processTokenResponse(profile, response, {
+  const sent = await postWithClientAuth(profile, profile.tokenUrl, 'token', grantParams, options);
+  const requestedScope = sent.params['scope'] ?? sent.params['scopes'];
+  // The sent request's label, secrets and timeout take the place of the caller's.
+  return processTokenResponse(profile, sent.response, {
     ...options,
-    label,
-    secrets,
+    ...sent,
     receivedAt: (options.now ?? Date.now)(),
     requestedScope: requestedScope?.split(profile.scopeSeparator).filter(Boolean),
-    timeout,
   });
 }
 
 /** Adds `scope` (the caller's, else the profile's unless `own` is false) to a grant's parameters. */
 function withScope(params: Record<string, string>, profile: Profile, scope: Scope | undefined, own = true): Record<string, string> {
   const chosen = scopeList(scope, profile.scopeSeparator) ?? (own ? profile.scope : undefined);
-  if (chosen !== undefined && chosen.length > 0) params['scope'] = chosen.join(profile.scopeSeparator);
+  if (chosen?.length) params['scope'] = chosen.join(profile.scopeSeparator);
   return params;
 }
 
@@ -159,10 +158,9 @@ export async function profileGrant(profile: Profile, options: RequestOptions = {
   if (profile.grant === undefined) {
     throw new TokenGateError(ERR_NO_GRANT, DEV ? `The ${profile.name} profile has no grant of its own; link an account and pass its tokens` : profile.name);
   }
+  // The grant's own scope as it is; without one, the profile's (withScope's default).
   const params: Record<string, string> = { ...profile.grant };
-  if (params['scope'] === undefined && profile.scope !== undefined && profile.scope.length > 0) {
-    params['scope'] = profile.scope.join(profile.scopeSeparator);
-  }
+  if (params['scope'] === undefined) withScope(params, profile, undefined);
   // A long-lived refresh token in the grant (Eshopbox) is the profile's credential: it is not copied
   // into the token set, so stores never hold it; the next renewal uses the grant again.
   return requestToken(profile, params, options);

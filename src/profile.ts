@@ -120,7 +120,7 @@ export function requireKey<K extends string>(label: string, value: unknown, tabl
 
 /** Throws a clear configuration error when a required string option is missing or empty. */
 export function requireString(label: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
+  if (!value || typeof value !== 'string') {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} is required and must be a non-empty string` : label);
   }
   return value;
@@ -139,7 +139,7 @@ export type Scope = string | readonly string[];
 export function scopeList(value: unknown, separator = ' ', label = 'scope'): string[] | undefined {
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? value.split(separator).map((item) => item.trim()).filter(Boolean) : value;
-  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && item !== '' && !/\s/.test(item) && !item.includes(separator))) {
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string' && /^\S+$/.test(item) && !item.includes(separator))) {
     throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `${label} must be a string of scopes or a list of scope strings` : label);
   }
   return [...(list as string[])];

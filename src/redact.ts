@@ -23,14 +23,16 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   for (const secret of secrets) {
     if (!secret) continue;
     for (const form of variants(secret)) {
-      if (form.length >= SHORT) {
-        out = out.split(form).join(REDACTED);
-      } else {
-        const escaped = form.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-        const before = ALNUM.test(form[0]!) ? '(?<![A-Za-z0-9])' : '';
-        const after = ALNUM.test(form.at(-1)!) ? '(?![A-Za-z0-9])' : '';
-        out = out.replace(new RegExp(`${before}${escaped}${after}`, 'g'), REDACTED);
-      }
+      // A long form as it is, anywhere; a short one escaped, as a whole token.
+      out = out.replaceAll(
+        form.length >= SHORT
+          ? form
+          : new RegExp(
+              `${ALNUM.test(form[0]!) ? '(?<![A-Za-z0-9])' : ''}${form.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}${ALNUM.test(form.at(-1)!) ? '(?![A-Za-z0-9])' : ''}`,
+              'g',
+            ),
+        REDACTED,
+      );
     }
   }
   // eslint-disable-next-line no-control-regex

@@ -14,10 +14,8 @@ export interface TokenStore {
 export function memoryStore(): TokenStore {
   const entries = new Map<string, TokenSet>();
   return {
-    get: async (key) => {
-      const value = entries.get(key);
-      return value === undefined ? undefined : structuredClone(value);
-    },
+    // structuredClone(undefined) is undefined: a missing key needs no branch of its own.
+    get: async (key) => structuredClone(entries.get(key)),
     set: async (key, tokens) => {
       entries.set(key, structuredClone(tokens));
     },

@@ -13,40 +13,6 @@ const MAX_EXPIRES_IN = 1_000_000_000;
 /** RFC 6749 §5.2: `error` is ASCII without `"` and `\`. */
 const ERROR_CODE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 
-/** The RFC 6749 §5.1 fields of a success body that passed {@link tokenFields}. */
-interface TokenFields {
-  access_token: string;
-  token_type: string;
-  expires_in?: number | undefined;
-  refresh_token?: string | undefined;
-  scope?: string | undefined;
-}
-
-/**
- * Checks an RFC 6749 §5.1 success body field by field, in the order of the RFC, and answers it with
- * `expires_in` as a number (a string of digits is accepted, as some servers send), or the name of the
- * first field that is missing or invalid. Hand-written rather than a schema: this is on every
- * browser's path, and the property tests in test/unit/parsers.property.test.ts hold it to the shape.
- */
-function tokenFields(value: unknown): TokenFields | string {
-  const body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { access_token, token_type, refresh_token, scope } = body;
-  let { expires_in } = body;
-  if (typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in)) expires_in = Number(expires_in);
-  // RFC 6749 §7.1 names token types like `Bearer`: visible ASCII as well.
-  return !isToken(access_token)
-    ? 'access_token'
-    : !isToken(token_type)
-      ? 'token_type'
-      : expires_in !== undefined && !(typeof expires_in === 'number' && expires_in >= 0 && expires_in <= MAX_EXPIRES_IN)
-        ? 'expires_in'
-        : refresh_token !== undefined && !isToken(refresh_token)
-          ? 'refresh_token'
-          : scope !== undefined && typeof scope !== 'string'
-            ? 'scope'
-            : { access_token, token_type, expires_in, refresh_token, scope };
-}
-
 /** What the checks need besides the answer: who asked, what to scrub, the clock. */
 export interface ProcessOptions {
   label: string;
@@ -75,17 +41,35 @@ export async function processTokenResponse(profile: Profile, response: Response,
   if (!response.ok) throw errorFromAnswer(profile, response, body, options.label, secrets);
   const value = expectJson(body, response.status, options.label);
   const mapped = profile.mapTokenBody ? profile.mapTokenBody(value) : value;
-  const fields = tokenFields(mapped);
-  if (typeof fields === 'string') {
-    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${options.label} answer has a missing or invalid "${fields}"` : `${options.label} "${fields}"`, { status: response.status });
+  // The RFC 6749 §5.1 fields, checked one by one in the order of the RFC; the first missing or invalid
+  // one is named. `expires_in` may be a string of digits, as some servers send. Hand-written rather
+  // than a schema: this is on every browser's path, and the property tests in
+  // test/unit/parsers.property.test.ts hold it to the shape.
+  const fields = (typeof mapped === 'object' && mapped !== null ? mapped : {}) as Record<string, unknown>;
+  const { access_token, token_type, refresh_token, scope: granted } = fields;
+  let { expires_in } = fields;
+  if (typeof expires_in === 'string' && /^\d{1,10}$/.test(expires_in)) expires_in = Number(expires_in);
+  const invalid = !isToken(access_token)
+    ? 'access_token'
+    : !isToken(token_type)
+      ? 'token_type'
+      : expires_in !== undefined && !(typeof expires_in === 'number' && expires_in >= 0 && expires_in <= MAX_EXPIRES_IN)
+        ? 'expires_in'
+        : refresh_token !== undefined && !isToken(refresh_token)
+          ? 'refresh_token'
+          : granted !== undefined && typeof granted !== 'string'
+            ? 'scope'
+            : undefined;
+  if (invalid !== undefined) {
+    throw new TokenGateError(ERR_INVALID_RESPONSE, DEV ? `The ${options.label} answer has a missing or invalid "${invalid}"` : `${options.label} "${invalid}"`, { status: response.status });
   }
-  const lifetime = fields.expires_in ?? profile.defaultLifetime;
-  const refreshToken = fields.refresh_token ?? options.previousRefreshToken;
+  const lifetime = (expires_in as number | undefined) ?? profile.defaultLifetime;
+  const refreshToken = (refresh_token as string | undefined) ?? options.previousRefreshToken;
   const scope =
-    fields.scope === undefined
+    granted === undefined
       ? options.requestedScope
-      : fields.scope.split(profile.scopeSeparator).map((s) => s.trim()).filter(Boolean);
-  const tokens: TokenSet = { accessToken: fields.access_token, tokenType: fields.token_type.toLowerCase() === 'bearer' ? 'Bearer' : fields.token_type };
+      : (granted as string).split(profile.scopeSeparator).map((s) => s.trim()).filter(Boolean);
+  const tokens: TokenSet = { accessToken: access_token as string, tokenType: (token_type as string).toLowerCase() === 'bearer' ? 'Bearer' : (token_type as string) };
   // Absent fields stay absent (never `undefined`): a stored set round-trips unchanged.
   if (lifetime !== undefined) tokens.expiresAt = options.receivedAt + lifetime * 1000;
   if (refreshToken !== undefined) tokens.refreshToken = refreshToken;
@@ -126,28 +110,30 @@ export function errorFromAnswer(
 ): TokenGateError | OAuthError {
   const status = response.status;
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-  const extra = retryAfter === undefined ? {} : { retryAfter };
-  const value = body.kind === 'json' || body.kind === 'other' ? body.value : undefined;
+  // Only a JSON body or an object under another content type carries a value.
+  const value = (body as { value?: unknown }).value;
   if (value !== undefined) {
     const fields = profile.mapErrorBody?.(value, status) ?? standardError(value);
     if (fields) {
-      const scrub = (text: string | undefined): string | undefined => (text === undefined ? undefined : redact(text, secrets));
+      // redactValue passes undefined through and redacts a string as redact() does.
+      const scrub = (value: unknown) => redactValue(value, secrets) as string | undefined;
       return new OAuthError({
         ...fields,
-        ...extra,
+        // The header's, else what a vendor mapping found in the body.
+        retryAfter: retryAfter ?? fields.retryAfter,
         status,
         endpoint: label,
-        error: redact(fields.error, secrets),
+        error: scrub(fields.error)!,
         description: scrub(fields.description),
         uri: scrub(fields.uri),
-        details: fields.details === undefined ? undefined : redactValue(fields.details, secrets),
+        details: scrub(fields.details),
       });
     }
   }
   const what = body.kind === 'html' ? (DEV ? ' with an HTML page' : ' html') : '';
   const problem = problemText(value);
   const detail = problem === undefined ? '' : `: ${redact(problem, secrets)}`;
-  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, ...extra });
+  return new TokenGateError(ERR_HTTP_STATUS, DEV ? `The ${label} answered HTTP ${status}${what}${detail}` : `${label} ${status}${what}${detail}`, { status, retryAfter });
 }
 
 /** An RFC 6749 §5.2 body; a problem details `detail` stands in for a missing `error_description`. */
@@ -160,8 +146,7 @@ function standardError(value: unknown): OAuthErrorFields | undefined {
 
 /** RFC 9457 §3.1: `title` and `detail` of a problem details object, when it has them. */
 function problemText(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { title, detail } = value as Record<string, unknown>;
-  const parts = [title, detail].filter((part): part is string => typeof part === 'string' && part !== '');
-  return parts.length === 0 ? undefined : parts.join(': ');
+  // A primitive has neither field; '' when neither is a non-empty string.
+  const { title, detail } = (value ?? {}) as Record<string, unknown>;
+  return [title, detail].filter((part) => typeof part === 'string' && part !== '').join(': ') || undefined;
 }

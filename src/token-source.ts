@@ -289,8 +289,9 @@ export function createTokenSource(profile: Profile, options: TokenSourceOptions 
     if (signal === undefined) return task;
     return new Promise((resolve, reject) => {
       const abort = (): void => reject(new TokenGateError(ERR_ABORTED, DEV ? `Waiting for the ${profile.name} token was aborted` : profile.name, { cause: signal.reason }));
-      if (signal.aborted) return abort();
-      signal.addEventListener('abort', abort, { once: true });
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      // After an abort, settling is a no-op; the handler still marks the task as handled.
       task.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
     });
   }

@@ -76,7 +76,7 @@ export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
 
-const cancel = (stream: { cancel(): Promise<void> } | null): Promise<void> => stream?.cancel().catch(() => {}) ?? Promise.resolve();
+const cancel = (stream: { cancel(): Promise<void> } | null): Promise<void> | undefined => stream?.cancel().catch(() => {});
 
 /** Reads a body as text, refusing more than `maxBytes`. */
 export async function readText(response: Response, options: ReadOptions): Promise<string> {
@@ -132,17 +132,14 @@ export async function readJson(response: Response, options: ReadOptions): Promis
   const looksHtml = /^\s*<(?:!doctype|html|head|body)/i.test(text);
   if (contentType === 'text/html' || contentType === 'application/xhtml+xml' || looksHtml) return { kind: 'html' };
   const isJson = contentType === 'application/json' || contentType.endsWith('+json');
-  const value = parseJson(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not JSON: value stays undefined.
+  }
   if (!isJson) return { kind: 'other', contentType: contentType || 'none', ...(typeof value === 'object' && value !== null && { value }) };
   return value === undefined ? { kind: 'invalid' } : { kind: 'json', value };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from now. */

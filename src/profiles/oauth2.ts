@@ -92,13 +92,15 @@ export function oauth2(options: OAuth2Options): Profile {
     clientAuth = key.authenticate(clientId, tokenUrl, options);
   } else {
     const auth = requireKey('auth', options.auth ?? (secret === undefined ? 'none' : 'client_secret_basic'), AUTH);
-    if (auth !== 'none' && (secret === undefined || secret === '')) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? `auth "${auth}" needs a clientSecret` : `auth "${auth}" clientSecret`);
+    // One check for both mistakes: "none" with any clientSecret (even ''), a secret method without one.
+    if ((auth === 'none') !== (secret === undefined) || secret === '') {
+      throw new TokenGateError(
+        ERR_INVALID_CONFIG,
+        DEV ? (auth === 'none' ? 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post' : `auth "${auth}" needs a clientSecret`) : `auth "${auth}" clientSecret`,
+      );
     }
-    if (auth === 'none' && secret !== undefined) {
-      throw new TokenGateError(ERR_INVALID_CONFIG, DEV ? 'auth "none" is for public clients; remove clientSecret or choose client_secret_basic / client_secret_post' : 'auth "none" clientSecret');
-    }
-    clientAuth = AUTH[auth](clientId, secret ?? '');
+    // Only "none" is left without a secret, and it takes none.
+    clientAuth = AUTH[auth](clientId, secret!);
   }
   const scope = scopeList(options.scope);
   const grant = grantParams(options.grant, secret !== undefined || key !== undefined);
@@ -140,5 +142,5 @@ function grantParams(grant: OAuth2Options['grant'], confidential: boolean): Read
 /** The credentials a profile holds, for redaction. */
 export function secretsOf(secret: string | undefined, grant: Readonly<Record<string, string>> | undefined): string[] {
   const values = [secret, grant?.['password'], grant?.['refresh_token']];
-  return values.filter((value): value is string => value !== undefined && value !== '');
+  return values.filter((value): value is string => !!value);
 }

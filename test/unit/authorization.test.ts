@@ -57,6 +57,8 @@ describe('startAuthorization', () => {
   it('needs an authorizeUrl and a redirect URI without fragment', async () => {
     const noAuthorize = oauth2({ tokenUrl: 'https://as.example/token', clientId: 'x' });
     await expect(startAuthorization(noAuthorize, { redirectUri })).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
+    // A hand-built profile with an empty authorizeUrl: the same typed error, not the URL parser's TypeError.
+    await expect(startAuthorization({ ...noAuthorize, authorizeUrl: '' }, { redirectUri })).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
     await expect(startAuthorization(setup().profile, { redirectUri: `${redirectUri}#x` })).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
   });
 });
