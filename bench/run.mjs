@@ -145,4 +145,8 @@ const head = [
 ];
 const text = `${[...head, ...lines].join('\n')}\n`;
 process.stdout.write(text);
-writeFileSync(new URL('./results.md', import.meta.url), text);
+// Sections measured by hand (a tree changed for one measurement) are kept below the run's output.
+const results = new URL('./results.md', import.meta.url);
+const previous = readFileSync(results, 'utf8');
+const byHand = previous.indexOf('\n## Measured by hand');
+writeFileSync(results, byHand === -1 ? text : `${text}${previous.slice(byHand)}`);
