@@ -37,7 +37,8 @@ export const RATE_LIMIT_RETRY_AFTER = 60;
  * Who the caller is for the per-caller budgets. In production Cloudflare sets `CF-Connecting-IP` to
  * the client's address and a client cannot override it. Under `wrangler dev` nothing in front of the
  * Worker sets it, so the caller can send any value: locally the per-caller budget is only as good as
- * the caller is honest, and the per-vendor budget is what bounds a caller who rotates it.
+ * the caller is honest, and what bounds a caller who rotates it is each credential's Durable Object
+ * (its renewal budget) and the vendor's own 429 (docs/worker-design.md, "Limits").
  */
 export function callerOf(request: Request): string {
   return request.headers.get('cf-connecting-ip') ?? 'unknown';

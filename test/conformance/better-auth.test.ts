@@ -13,6 +13,7 @@ import {
 } from '../../src/index.js';
 import { discover } from '../../src/profiles/index.js';
 import { startBetterAuth, type BetterAuthServer } from './better-auth-server.js';
+import { leaks } from '../helpers/leaks.js';
 
 // better-auth with its OAuth 2.1 provider plugin (@better-auth/oauth-provider), a server nobody here
 // wrote: discovery, code + PKCE with iss, refresh with rotation (also concurrent), client credentials,
@@ -24,7 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const leaks = (error: unknown, secret: string): boolean => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`.includes(secret);
 const posts = (path: string) => server.requests.filter((r) => r.method === 'POST' && r.path === `/api/auth/oauth2/${path}`);
 
 /** The signed-in test user's browser navigating to the authorize endpoint: the redirect back, with code, state and iss. */

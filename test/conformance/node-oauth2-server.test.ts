@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsGrant, completeAuthorization, createTokenSource, ErrorCode, memoryStore, OAuthError, refreshTokenGrant, startAuthorization, type Profile } from '../../src/index.js';
 import { oauth2, type OAuth2Options } from '../../src/profiles/index.js';
 import { NODE_CLIENTS, startNodeOAuthServer, type NodeOAuthServer } from './node-oauth2-server.js';
+import { leaks } from '../helpers/leaks.js';
 
 // The core against @node-oauth/oauth2-server 5.3, a second authorization server nobody here wrote,
 // on 127.0.0.1 over real sockets.
@@ -22,8 +23,6 @@ async function authorize(url: string): Promise<string> {
   if (answer.status !== 302 || location === null) throw new Error(`authorize answered ${answer.status}`);
   return location;
 }
-
-const leaks = (error: unknown, secret: string): boolean => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`.includes(secret);
 
 describe('conformance with @node-oauth/oauth2-server', () => {
   it('client_credentials with HTTP Basic', async () => {

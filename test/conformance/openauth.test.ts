@@ -12,6 +12,7 @@ import {
 import { discover, oauth2 } from '../../src/profiles/index.js';
 import { followAuthorization } from './follow.js';
 import { OPENAUTH_CLIENTS, startOpenAuth, type OpenAuthServer } from './openauth-server.js';
+import { leaks } from '../helpers/leaks.js';
 
 // OpenAuth (@openauthjs/openauth), a server nobody here wrote: discovery, code + PKCE, refresh with
 // rotation (also concurrent), client credentials, and its error answers as typed errors. It offers no
@@ -24,7 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const leaks = (error: unknown, secret: string): boolean => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`.includes(secret);
 const tokenCalls = () => server.requests.filter((r) => r.method === 'POST' && r.path === '/token').length;
 
 async function linked(profile: Profile) {

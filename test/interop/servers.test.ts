@@ -1,13 +1,12 @@
 import { describe, expect, inject, it } from 'vitest';
 import { assumeBearer, clientCredentialsGrant, createTokenSource, introspectToken, memoryStore, OAuthError, refreshTokenGrant, revokeToken } from '../../src/index.js';
 import { discover, oauth2 } from '../../src/profiles/index.js';
+import { leaks } from '../helpers/leaks.js';
 
 // The core's share of the interop suite, in the runtime this file runs in (Chromium and workerd; Node
 // runs the full suites in test/conformance): token requests over real sockets to oidc-provider,
 // @node-oauth/oauth2-server, OpenAuth and better-auth, started by the global setup on 127.0.0.1.
 const servers = inject('interop');
-
-const leaks = (error: unknown, secret: string): boolean => `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`.includes(secret);
 
 describe('the core against two real authorization servers, in this runtime', () => {
   it('oidc-provider: discovery, then client_credentials with HTTP Basic and in the body', async () => {
